@@ -1,0 +1,48 @@
+"""Facts of one file, whatever it holds: the one place that turns bad input into an error entry.
+
+``extract(path, data, config)`` is pure, so it can run in a worker process and be cached
+by content hash. It never raises for a bad file: it returns facts with an ``errors`` entry.
+"""
+
+from __future__ import annotations
+
+from tenantlint.config import Config
+from tenantlint.facts import error, new_file_facts
+
+
+def extract(path: str, data: bytes, config: Config) -> dict:
+    """Facts of the file at ``path`` (display path) whose bytes are ``data``."""
+    language = "sql" if path.endswith(".sql") else "python"
+    if len(data) > config.max_file_size:
+        return _failed(path, language, f"file is larger than max_file_size ({config.max_file_size} bytes)",
+                       "limit")
+    if b"\0" in data[:8192]:
+        return _failed(path, language, "binary file (contains NUL bytes)", "read")
+    if not data.strip():
+        return new_file_facts(path, language)
+    try:
+        if language == "sql":
+            from tenantlint.sql import extract_sql
+
+            return extract_sql(path, _decode_sql(data), config)
+        from tenantlint.python import extract_python
+
+        return extract_python(path, data, config)
+    except UnicodeDecodeError as exc:
+        return _failed(path, language, f"not valid UTF-8 text (byte {exc.start})", "read")
+    except RecursionError:
+        return _failed(path, language, "nested too deeply to analyse (recursion limit)", "limit")
+    except MemoryError:
+        return _failed(path, language, "out of memory while analysing", "limit")
+
+
+def _decode_sql(data: bytes) -> bytes:
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    data.decode("utf-8")  # raises UnicodeDecodeError for the caller to report
+    return data
+
+
+def _failed(path: str, language: str, message: str, kind: str) -> dict:
+    facts = new_file_facts(path, language)
+    facts["errors"].append(error(path, 0, message, kind))
+    return facts

@@ -1,0 +1,83 @@
+"""Render a scan result: ``text`` for people, ``json`` for machines (DESIGN.md's output contract).
+
+Output is deterministic: the same tree gives byte-identical JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tenantlint.scan import ScanResult
+
+
+def render(result: ScanResult, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(result.to_json(), indent=2, sort_keys=True) + "\n"
+    if fmt == "text":
+        return _text(result)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def _text(result: ScanResult) -> str:
+    lines: list[str] = []
+    sources = _SourceLines()
+    for finding in result.findings:
+        lines.append(
+            f"{finding['path']}:{finding['line']}:{finding['column']}: "
+            f"{finding['severity']} {finding['rule']} {finding['message']}"
+        )
+        code = sources.line(finding["path"], finding["line"])
+        if code is not None:
+            lines.append(f"    {code.rstrip()}")
+            lines.append("    " + " " * _caret_offset(code, finding["column"]) + "^")
+        route = finding.get("route")
+        if route:
+            methods = ",".join(route.get("methods") or [])
+            lines.append(f"    reached from route {methods} {route.get('path')} ({route.get('handler')})".rstrip())
+    for err in result.errors:
+        where = f"{err['path']}:{err['line']}" if err.get("line") else err["path"]
+        lines.append(f"{where}: not analysed: {err['message']}")
+    lines.append(_summary_line(result))
+    return "\n".join(lines) + "\n"
+
+
+def _summary_line(result: ScanResult) -> str:
+    s = result.summary
+    sev = s["by_severity"]
+    parts = [
+        f"{s['findings']} finding{'s' if s['findings'] != 1 else ''}"
+        f" ({sev['error']} error, {sev['warning']} warning, {sev['info']} info)",
+        f"{s['files']} file{'s' if s['files'] != 1 else ''} scanned",
+    ]
+    if s["files_not_analysed"]:
+        parts.append(f"{s['files_not_analysed']} not analysed")
+    if s["errors"]:
+        parts.append(f"{s['errors']} error{'s' if s['errors'] != 1 else ''} reading input")
+    text = "; ".join(parts)
+    if s["tenant_columns_defaulted"]:
+        text += f"\ntenant columns (default, set tenant_columns in tenantlint.yaml): {', '.join(s['tenant_columns'])}"
+    return text
+
+
+def _caret_offset(code: str, column: int) -> int:
+    prefix = code[: max(column - 1, 0)]
+    return len(prefix.expandtabs(4)) if "\t" in prefix else len(prefix)
+
+
+class _SourceLines:
+    """Reads a file's lines once, only for files that have findings."""
+
+    def __init__(self):
+        self._cache: dict[str, list[str] | None] = {}
+
+    def line(self, path: str, number: int) -> str | None:
+        if path not in self._cache:
+            try:
+                self._cache[path] = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+            except OSError:
+                self._cache[path] = None
+        lines = self._cache[path]
+        if lines is None or not 1 <= number <= len(lines):
+            return None
+        return lines[number - 1]

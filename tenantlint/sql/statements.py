@@ -1,0 +1,211 @@
+"""Split SQL text into statements that each keep their own line, and parse them one by one.
+
+One bad statement must not hide the others, so the text is tokenized once, cut at
+semicolons, and each statement is parsed from its own tokens.
+
+>>> [(s.line, s.expression.key if s.expression else s.error) for s in statements(
+...     "SELECT 1;\\n\\nSELEC oops;\\nDELETE FROM t;", "postgres")]
+[(1, 'select'), (3, 'Invalid expression / Unexpected token'), (4, 'delete')]
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import TokenType
+
+
+@dataclass
+class Statement:
+    line: int
+    column: int
+    end_line: int
+    text: str
+    expression: exp.Expression | None
+    error: str | None = None
+    export: bool = False  # SELECT ... INTO OUTFILE / DUMPFILE
+
+
+# psycopg/MySQLdb placeholders are not SQL in most dialects: rewrite them to `?` / `:name`
+# keeping every offset, so positions still match the source.
+_PYFORMAT = re.compile(r"%\((\w+)\)s|%s(?!\w)")
+_JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+_EXPORT_OPTIONS = {"FIELDS", "COLUMNS", "LINES", "TERMINATED", "ENCLOSED", "ESCAPED", "OPTIONALLY",
+                   "BY", "STARTING", "CHARACTER", "SET"}
+
+
+def statements(sql: str, dialect: str) -> list[Statement]:
+    """Every statement of ``sql`` with its 1-based start line, parsed or with its error."""
+    source = normalize_placeholders(sql)
+    dialect_obj = Dialect.get_or_raise(dialect)
+    try:
+        tokens = dialect_obj.tokenize(source)
+    except TokenError as exc:
+        return _fallback_split(sql, source, dialect_obj, str(exc))
+    lines = _LineIndex(sql)
+    return [_parse_chunk(chunk, source, sql, dialect_obj, lines) for chunk in _chunks(tokens)]
+
+
+class _LineIndex:
+    """Line and column of a character offset. Token ``line`` counters drift in some dialects
+    (a ``$1`` in PostgreSQL), offsets do not."""
+
+    def __init__(self, text: str):
+        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def line(self, offset: int) -> int:
+        return bisect.bisect_right(self.starts, offset)
+
+    def column(self, offset: int) -> int:
+        return offset - self.starts[self.line(offset) - 1] + 1
+
+
+def normalize_placeholders(sql: str) -> str:
+    """Rewrite ``%s``/``%(name)s`` and template holes outside quotes, offsets unchanged."""
+    if "%" not in sql and "{" not in sql:
+        return sql
+    out = []
+    for text, quoted in _segments(sql):
+        if not quoted:
+            text = _PYFORMAT.sub(lambda m: _same_width(":" + m.group(1) if m.group(1) else "?", m.group(0)), text)
+            text = _JINJA.sub(lambda m: _same_width("?", m.group(0)) if m.group(0).startswith("{{")
+                              else " " * len(m.group(0)), text)
+        out.append(text)
+    return "".join(out)
+
+
+def _same_width(replacement: str, original: str) -> str:
+    return replacement + " " * (len(original) - len(replacement))
+
+
+def _segments(sql: str):
+    """(text, inside quotes or a comment) pieces of ``sql``, in order."""
+    i, start, n = 0, 0, len(sql)
+    while i < n:
+        ch = sql[i]
+        end = None
+        if ch in "'\"`":
+            end = i + 1
+            while end < n:
+                if sql[end] == ch:
+                    if end + 1 < n and sql[end + 1] == ch:
+                        end += 2
+                        continue
+                    break
+                if sql[end] == "\\" and ch == "'":
+                    end += 1
+                end += 1
+            end = min(end + 1, n)
+        elif sql.startswith("--", i):
+            end = sql.find("\n", i)
+            end = n if end < 0 else end
+        elif sql.startswith("/*", i):
+            end = sql.find("*/", i + 2)
+            end = n if end < 0 else end + 2
+        if end is None:
+            i += 1
+            continue
+        if i > start:
+            yield sql[start:i], False
+        yield sql[i:end], True
+        i = start = end
+    if start < n:
+        yield sql[start:], False
+
+
+def _chunks(tokens: list) -> list[list]:
+    chunks: list[list] = []
+    current: list = []
+    for token in tokens:
+        if token.token_type == TokenType.SEMICOLON:
+            if current:
+                chunks.append(current)
+            current = []
+        else:
+            current.append(token)
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _parse_chunk(tokens: list, source: str, original: str, dialect: Dialect, lines: "_LineIndex") -> Statement:
+    first, last = tokens[0], tokens[-1]
+    line, column = lines.line(first.start), lines.column(first.start)
+    text = original[first.start: last.end + 1]
+    end_line = lines.line(last.end)
+    tokens, export = _strip_into_outfile(tokens)
+    if _is_psql_meta(first):
+        return Statement(line, column, end_line, text, None, "psql meta-command is not SQL")
+    try:
+        parsed = dialect.parser().parse(tokens, source)
+    except ParseError as exc:
+        return Statement(line, column, end_line, text, None, _parse_message(exc))
+    except (TokenError, RecursionError, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        return Statement(line, column, end_line, text, None, f"cannot parse: {type(exc).__name__}: {exc}")
+    expressions = [e for e in parsed if e is not None]
+    if not expressions:
+        return Statement(line, column, end_line, text, None, "empty statement")
+    return Statement(line, column, end_line, text, expressions[0], export=export)
+
+
+def _is_psql_meta(token) -> bool:
+    return token.text.startswith("\\")
+
+
+def _strip_into_outfile(tokens: list) -> tuple[list, bool]:
+    """sqlglot does not parse MySQL's ``INTO OUTFILE``: cut the clause out and remember it."""
+    for i, token in enumerate(tokens[:-1]):
+        if token.token_type == TokenType.INTO and tokens[i + 1].text.upper() in ("OUTFILE", "DUMPFILE"):
+            j = i + 2
+            while j < len(tokens) and (
+                tokens[j].token_type in (TokenType.STRING, TokenType.NATIONAL_STRING)
+                or tokens[j].text.upper() in _EXPORT_OPTIONS
+            ):
+                j += 1
+            return tokens[:i] + tokens[j:], True
+    return tokens, False
+
+
+_TOKEN_REPR = re.compile(r"<Token token_type: [\w.]+, text: (.*?), line: \d+, col: \d+, start: \d+, end: \d+, comments: .*?>")
+
+
+def _parse_message(exc: ParseError) -> str:
+    if exc.errors:
+        description = str(exc.errors[0].get("description") or exc)
+    else:
+        description = str(exc).splitlines()[0] if str(exc) else "cannot parse"
+    return _TOKEN_REPR.sub(lambda m: repr(m.group(1)), description).strip()
+
+
+def _fallback_split(sql: str, source: str, dialect: Dialect, message: str) -> list[Statement]:
+    """When the whole text does not tokenize (say an unterminated quote), cut at `;` line ends
+    and try each piece, so only the broken statement is lost."""
+    out: list[Statement] = []
+    offset = 0
+    for piece in re.split(r"(?<=;)[ \t]*\n", source):
+        start = offset
+        offset += len(piece) + 1
+        if not piece.strip().rstrip(";"):
+            continue
+        base = sql.count("\n", 0, start)  # lines before the piece
+        try:
+            tokens = dialect.tokenize(piece)
+        except TokenError as exc:
+            first = base + 1 + (len(piece) - len(piece.lstrip("\n")))
+            out.append(Statement(first, 1, base + 1 + piece.count("\n"), piece.strip(), None,
+                                 f"cannot tokenize: {exc}"))
+            continue
+        piece_lines = _LineIndex(piece)
+        for chunk in _chunks(tokens):
+            stmt = _parse_chunk(chunk, piece, sql[start: start + len(piece)], dialect, piece_lines)
+            stmt.line += base
+            stmt.end_line += base
+            out.append(stmt)
+    if not out:
+        out.append(Statement(1, 1, 1, sql[:80], None, f"cannot tokenize: {message}"))
+    return out

@@ -1,0 +1,31 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+SHARED = ROOT.parent / "shared"
+
+
+def run_cli(*args: str, cwd: Path | str | None = None, env: dict | None = None, input: str | None = None):
+    """Run the real command line in a child process: exit code, stdout, stderr."""
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run([sys.executable, "-m", "tenantlint", *args], cwd=cwd, capture_output=True, text=True,
+                          env=full_env, input=input, timeout=600)
+    return proc
+
+
+def scan_json(path: Path | str, *extra: str, cwd: Path | str | None = None) -> tuple[int, dict]:
+    proc = run_cli("scan", str(path), "--format", "json", *extra, cwd=cwd)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "Traceback" not in proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    return FIXTURES

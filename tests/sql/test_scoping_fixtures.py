@@ -1,0 +1,49 @@
+"""The SQL fixtures under tests/fixtures/sql: every EXPECT found, nothing else, exact places."""
+
+from pathlib import Path
+
+import pytest
+
+from tenantlint.scan import scan
+from tests.conftest import FIXTURES, SHARED
+from tests.markers import compare
+
+SQL_CASES = sorted(p for p in (FIXTURES / "sql").iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("case", SQL_CASES, ids=lambda p: p.name)
+def test_fixture_markers(case: Path):
+    result = scan(["."], cwd=case)
+    missed, false = compare(case, result.findings)
+    assert not missed, f"expected findings not reported: {missed}"
+    assert not false, f"findings outside EXPECT blocks: {false}"
+
+
+def test_exact_findings_of_writes():
+    result = scan(["writes.sql"], cwd=FIXTURES / "sql" / "scoping")
+    got = [(f["rule"], f["path"], f["line"], f.get("table")) for f in result.findings]
+    assert got == [
+        ("unscoped-write", "writes.sql", 13, "patients"),
+        ("unscoped-write", "writes.sql", 16, "notes"),
+        ("unscoped-write", "writes.sql", 19, "order_lines"),
+        ("unscoped-write", "writes.sql", 22, "patients"),
+        ("unscoped-write", "writes.sql", 25, "patients"),
+        ("unscoped-write", "writes.sql", 28, "notes"),
+        ("bulk-export", "writes.sql", 31, "notes"),
+        ("bulk-export", "writes.sql", 34, "patients"),
+    ]
+
+
+def test_unparseable_statement_is_an_error_and_the_rest_is_analysed():
+    result = scan(["."], cwd=FIXTURES / "sql" / "mysql")
+    assert [(e["path"], e["line"]) for e in result.errors] == [("queries.sql", 12)]
+    assert "does not parse" in result.errors[0]["message"]
+    assert ("missing-tenant-filter", 10) in [(f["rule"], f["line"]) for f in result.findings]
+
+
+@pytest.mark.skipif(not (SHARED / "dev-cases" / "crm_sql").is_dir(), reason="shared dev-cases not present")
+def test_shared_crm_sql_case():
+    case = SHARED / "dev-cases" / "crm_sql"
+    result = scan(["."], cwd=case)
+    missed, false = compare(case, result.findings)
+    assert not missed and not false

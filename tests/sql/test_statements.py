@@ -1,0 +1,32 @@
+"""Statement splitting and placeholder normalisation keep every statement at its own line."""
+
+from tenantlint.sql.statements import normalize_placeholders, statements
+
+
+def test_lines_survive_dollar_parameters_and_comments():
+    sql = "-- head\nSELECT 1 FROM t WHERE a = $1\n  AND b = $1;\n\n/* c */ DELETE FROM t;\nSELECT 2;"
+    assert [(s.line, s.expression.key) for s in statements(sql, "postgres")] == [
+        (2, "select"), (5, "delete"), (6, "select")]
+
+
+def test_placeholders_are_rewritten_outside_quotes_only():
+    sql = "SELECT '%s', \"%(x)s\" FROM t WHERE a = %s AND b = %(name)s -- %s"
+    out = normalize_placeholders(sql)
+    assert len(out) == len(sql)
+    assert out == "SELECT '%s', \"%(x)s\" FROM t WHERE a = ?  AND b = :name    -- %s"
+
+
+def test_bad_statement_does_not_hide_the_next_one():
+    found = statements("SELECT FROM WHERE;\nSELECT * FROM t;", "mysql")
+    assert found[0].expression is None and found[0].line == 1
+    assert found[1].expression is not None and found[1].line == 2
+
+
+def test_unterminated_quote_falls_back_to_line_split():
+    found = statements("SELECT * FROM t;\nSELECT 'oops FROM u;\nSELECT * FROM v;\n", "postgres")
+    assert [(s.line, s.expression is not None) for s in found] == [(1, True), (2, False), (3, True)]
+
+
+def test_into_outfile_is_cut_and_marked_as_export():
+    [stmt] = statements("SELECT * FROM t INTO OUTFILE '/tmp/x' FIELDS TERMINATED BY ','", "mysql")
+    assert stmt.export and stmt.expression.key == "select"
