@@ -282,14 +282,19 @@ def _pyproject_section(path: Path) -> dict | None:
     return data.get("tool", {}).get("tenantlint")
 
 
-def load_config(explicit: str | Path | None = None, start: Path | None = None) -> Config:
-    """Load the config named on the command line, or the nearest one; defaults otherwise."""
+def load_config(explicit: str | Path | None = None, start: Path | None = None,
+                fallback: Path | None = None) -> Config:
+    """Load the config named on the command line, else the nearest one from ``start`` (the
+    current directory) upward, else the nearest one from ``fallback`` (the scanned folder)
+    upward; defaults when there is none."""
     if explicit is not None:
         path = Path(explicit)
         if not path.is_file():
             raise ConfigError(f"config file not found: {path}")
     else:
         path = find_config_file((start or Path.cwd()).resolve())
+        if path is None and fallback is not None:
+            path = find_config_file(fallback.resolve())
         if path is None:
             return Config()
     if path.name == "pyproject.toml":

@@ -72,9 +72,11 @@ def scan(
     usage errors; a file that cannot be read or parsed is an ``errors`` entry instead.
     """
     cwd = (cwd or Path.cwd()).resolve()
+    paths = paths or ["."]
     if config is None:
-        config = load_config(config_path, start=cwd)
-    files = discover(paths or ["."], config, cwd=cwd)
+        first = cwd / paths[0]
+        config = load_config(config_path, start=cwd, fallback=first if first.is_dir() else first.parent)
+    files = discover(paths, config, cwd=cwd)
     all_facts = []
     errors = list(files.errors)
     for file in files.files:
