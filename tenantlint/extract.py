@@ -6,8 +6,16 @@ by content hash. It never raises for a bad file: it returns facts with an ``erro
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+
 from tenantlint.config import Config
 from tenantlint.facts import error, new_file_facts
+
+
+class _FileTimeout(Exception):
+    """Raised inside a pathological file's analysis when its time is up."""
 
 
 def extract(path: str, data: bytes, config: Config) -> dict:
@@ -21,19 +29,42 @@ def extract(path: str, data: bytes, config: Config) -> dict:
     if not data.strip():
         return new_file_facts(path, language)
     try:
-        if language == "sql":
-            from tenantlint.sql import extract_sql
+        with _time_limit(config.file_timeout):
+            if language == "sql":
+                from tenantlint.sql import extract_sql
 
-            return extract_sql(path, _decode_sql(data), config)
-        from tenantlint.python import extract_python
+                return extract_sql(path, _decode_sql(data), config)
+            from tenantlint.python import extract_python
 
-        return extract_python(path, data, config)
+            return extract_python(path, data, config)
+    except _FileTimeout:
+        return _failed(path, language, f"analysis took longer than file_timeout ({config.file_timeout:g} s)",
+                       "limit")
     except UnicodeDecodeError as exc:
         return _failed(path, language, f"not valid UTF-8 text (byte {exc.start})", "read")
     except RecursionError:
         return _failed(path, language, "nested too deeply to analyse (recursion limit)", "limit")
     except MemoryError:
         return _failed(path, language, "out of memory while analysing", "limit")
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float):
+    """Stop one file's analysis after ``seconds`` (SIGALRM: main thread of a process only)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum, frame):
+        raise _FileTimeout()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _decode_sql(data: bytes) -> bytes:

@@ -11,6 +11,7 @@ semicolons, and each statement is parsed from its own tokens.
 from __future__ import annotations
 
 import bisect
+import logging
 import re
 from dataclasses import dataclass
 
@@ -18,6 +19,12 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType
+
+
+# sqlglot logs "unsupported syntax, falling back to Command" to stderr; we report it ourselves.
+logging.getLogger("sqlglot").setLevel(logging.CRITICAL)
+
+_ANALYSED_COMMANDS = {"SELECT", "WITH", "INSERT", "UPDATE", "DELETE", "MERGE", "COPY", "TRUNCATE"}
 
 
 @dataclass
@@ -48,7 +55,37 @@ def statements(sql: str, dialect: str) -> list[Statement]:
     except TokenError as exc:
         return _fallback_split(sql, source, dialect_obj, str(exc))
     lines = _LineIndex(sql)
-    return [_parse_chunk(chunk, source, sql, dialect_obj, lines) for chunk in _chunks(tokens)]
+    out: list[Statement] = []
+    for chunk in _chunks(tokens):
+        stmt = _parse_chunk(chunk, source, sql, dialect_obj, lines)
+        if stmt.expression is None and stmt.end_line > stmt.line:
+            out.extend(_recover(chunk, source, sql, dialect_obj, lines) or [stmt])
+        else:
+            out.append(stmt)
+    return out
+
+
+_STATEMENT_STARTS = {
+    TokenType.SELECT, TokenType.WITH, TokenType.INSERT, TokenType.UPDATE, TokenType.DELETE,
+    TokenType.MERGE, TokenType.CREATE, TokenType.DROP, TokenType.ALTER, TokenType.TRUNCATE,
+    TokenType.COPY, TokenType.GRANT,
+}
+
+
+def _recover(tokens: list, source: str, sql: str, dialect: Dialect, lines: "_LineIndex") -> list[Statement]:
+    """A chunk with no semicolons that does not parse may be several statements, one per
+    line (a dump without terminators): cut where a statement keyword opens a line."""
+    groups: list[list] = []
+    previous_line = 0
+    for token in tokens:
+        line = lines.line(token.start)
+        if token.token_type in _STATEMENT_STARTS and line != previous_line or not groups:
+            groups.append([])
+        groups[-1].append(token)
+        previous_line = lines.line(token.end)
+    if len(groups) < 2:
+        return []
+    return [_parse_chunk(group, source, sql, dialect, lines) for group in groups]
 
 
 class _LineIndex:
@@ -150,7 +187,10 @@ def _parse_chunk(tokens: list, source: str, original: str, dialect: Dialect, lin
     expressions = [e for e in parsed if e is not None]
     if not expressions:
         return Statement(line, column, end_line, text, None, "empty statement")
-    return Statement(line, column, end_line, text, expressions[0], export=export)
+    expression = expressions[0]
+    if isinstance(expression, exp.Command) and str(expression.this).upper() in _ANALYSED_COMMANDS:
+        return Statement(line, column, end_line, text, None, "unsupported syntax: sqlglot read it only as a command")
+    return Statement(line, column, end_line, text, expression, export=export)
 
 
 def _is_psql_meta(token) -> bool:
