@@ -57,6 +57,7 @@ class _Source:
     use: str
     body: exp.Expression | None = None  # the query behind a derived table or CTE
     cte: "_Cte | None" = None
+    lateral: bool = False  # a LATERAL subquery sees the sources before it
     restrict: list = field(default_factory=list)  # clauses that restrict only this source
     pushed: dict = field(default_factory=dict)  # column -> "value" | "join", from an outer filter
     intrinsic: "_Result | None" = None
@@ -238,8 +239,10 @@ class _Analyzer:
 
     def cte_intrinsic(self, cte: _Cte, use: str) -> _Result:
         if cte.intrinsic is None:
-            if cte.analyzing:  # a recursive reference to itself
-                return _Result([], False)
+            if cte.analyzing:
+                # A recursive CTE's reference to itself: its rows grow from the anchor member,
+                # which is judged on its own, so the reference itself carries the anchor's scope.
+                return _Result([], True)
             cte.analyzing = True
             cte.intrinsic = self.query(cte.body, cte.env, use)
             cte.analyzing = False
@@ -287,7 +290,8 @@ class _ScopeBuilder:
                 source = _Source(alias, None, use)
         elif isinstance(node, (exp.Subquery, exp.Lateral)):
             body = node.this
-            source = _Source(alias, None, use, body=body if isinstance(_unwrap_query(body), exp.Query) else None)
+            source = _Source(alias, None, use, body=body if isinstance(_unwrap_query(body), exp.Query) else None,
+                             lateral=isinstance(node, exp.Lateral))
         else:
             source = _Source(alias, None, use)
         self.sources[alias] = source
@@ -337,28 +341,39 @@ class _ScopeBuilder:
                     self.scoped[source.alias] = ("join", "rows come from a scoped subquery")
         self._fixpoint()
         refs: list = []
+        frame_env = self.env.with_frame(_Frame(self.sources, dict(self.scoped)))
         for source in self.sources.values():
             if source.derived:
                 pushdown = self._pushdown_for(source)
-                result = self._derived(source, pushdown) if pushdown else source.intrinsic
-                if source.cte is not None:
-                    source.cte.uses.append(result)
+                if source.lateral:
+                    result = self.a.query(source.body, frame_env, source.use, pushdown)
+                elif pushdown:
+                    result = self._derived(source, pushdown)
                 else:
+                    result = source.intrinsic
+                if source.cte is None:
                     refs.extend(result.refs)
+                elif not source.cte.analyzing:  # not a recursive CTE's reference to itself
+                    source.cte.uses.append(result)
             elif source.table is not None:
                 kind, reason = self.scoped.get(source.alias, ("none", self._unscoped_reason(source)))
                 refs.append(_ref(source.table, kind, reason, source.use, source.alias))
-        frame_env = self.env.with_frame(_Frame(self.sources, dict(self.scoped)))
         for node in self._child_queries(children):
             refs.extend(self.a.query(node, frame_env, "read" if child_use == "write" else child_use).refs)
         any_scoped = bool(self.scoped)
         return _Result(refs, any_scoped)
 
     def _derived(self, source: _Source, pushdown: dict | None) -> _Result:
-        if source.cte is not None and not pushdown:
-            return self.a.cte_intrinsic(source.cte, source.use)
-        env = source.cte.env if source.cte is not None else self.env
-        return self.a.query(source.body, env, source.use, pushdown)
+        cte = source.cte
+        if cte is None:
+            return self.a.query(source.body, self.env, source.use, pushdown)
+        if cte.analyzing or not pushdown:
+            return self.a.cte_intrinsic(cte, source.use)
+        cte.analyzing = True
+        try:
+            return self.a.query(cte.body, cte.env, source.use, pushdown)
+        finally:
+            cte.analyzing = False
 
     def _fixpoint(self) -> None:
         changed = True
@@ -517,7 +532,7 @@ class _ScopeBuilder:
 
     def _pushdown_for(self, source: _Source) -> dict:
         """Filters of this scope on a derived source's columns, to judge the tables inside."""
-        pushed: dict = {}
+        pushed: dict = dict(source.pushed)  # what the enclosing query pushed onto this one
         for clause in self.clauses + source.restrict:
             if len(clause) != 1:
                 continue
