@@ -49,15 +49,31 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--config", "config_path", type=click.Path(), help="Config file (default: nearest tenantlint.yaml).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]), default="text",
+              show_default=True, help="github: workflow commands that annotate a pull request.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report to FILE.")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "never"]), help="Lowest severity that fails.")
-def scan(paths, config_path, fmt, output, fail_on):
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes that parse files (default: one per CPU).")
+@click.option("--cache-dir", type=click.Path(file_okay=False), envvar="TENANTLINT_CACHE_DIR",
+              help="Where to keep per-file facts (default: .tenantlint_cache next to the config file, else here).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the facts cache.")
+@click.option("--baseline", type=click.Path(dir_okay=False), help="Report only findings that FILE does not record.")
+@click.option("--write-baseline", type=click.Path(dir_okay=False), help="Record the current findings in FILE.")
+@click.option("--diff", "diff_ref", metavar="REF", help="Report only findings on lines changed since the merge base with REF.")
+@click.option("--show-suppressed", is_flag=True, help="List findings silenced by inline comments, with reasons.")
+@click.option("--ignore-suppressions", is_flag=True, help="Disregard every inline tenantlint: ignore comment.")
+def scan(paths, config_path, fmt, output, fail_on, jobs, cache_dir, no_cache, baseline, write_baseline, diff_ref,
+         show_suppressed, ignore_suppressions):
     """Scan PATHS (default: .) and report findings. Exit 0 clean, 1 findings, 2 errors."""
     from tenantlint.report import render
     from tenantlint.scan import scan as run_scan
 
-    result = run_scan(list(paths) or ["."], config_path=config_path, fail_on=fail_on)
+    result = run_scan(list(paths) or ["."], config_path=config_path, fail_on=fail_on,
+                      jobs=jobs, cache_dir=cache_dir, use_cache=not no_cache, baseline=baseline,
+                      write_baseline=write_baseline, diff=diff_ref, show_suppressed=show_suppressed,
+                      ignore_suppressions=ignore_suppressions)
+    if write_baseline:
+        click.echo(f"tenantlint: wrote {result.baseline['matched']} findings to baseline {write_baseline}", err=True)
     text = render(result, fmt)
     if output:
         with open(output, "w", encoding="utf-8") as fh:
@@ -65,6 +81,66 @@ def scan(paths, config_path, fmt, output, fail_on):
     else:
         click.echo(text, nl=False)
     return EXIT_FINDINGS if result.failed else EXIT_OK
+
+
+_policy_option = click.option("--policy", "policy_dirs", multiple=True, type=click.Path(file_okay=False),
+                              help="Extra policy folder (repeatable), added to config 'policies'.")
+_config_option = click.option("--config", "config_path", type=click.Path(),
+                              help="Config file (default: nearest tenantlint.yaml).")
+
+
+def _rules(config_path, policy_dirs):
+    from tenantlint.config import load_config
+    from tenantlint.engine import load_policy_dirs
+    from tenantlint.rules import load_rules
+
+    config = load_config(config_path)
+    return load_rules(load_policy_dirs(config, policy_dirs), config)
+
+
+@cli.command()
+@_config_option
+@_policy_option
+def rules(config_path, policy_dirs):
+    """List the rules: id, severity, title, enabled, source."""
+    from tenantlint.rules import format_rules
+
+    click.echo(format_rules(_rules(config_path, policy_dirs)), nl=False)
+
+
+@cli.command()
+@click.argument("rule_id", metavar="RULE")
+@_config_option
+@_policy_option
+def explain(rule_id, config_path, policy_dirs):
+    """Print the documentation of RULE, from its policy's METADATA."""
+    from tenantlint.rules import find_rule, format_explanation
+
+    click.echo(format_explanation(find_rule(_rules(config_path, policy_dirs), rule_id)), nl=False)
+
+
+@cli.command()
+def schema():
+    """Print the JSON Schema of the input document that policies receive."""
+    from tenantlint.schema import schema_text
+
+    click.echo(schema_text(), nl=False)
+
+
+@cli.group()
+def policy():
+    """Work with Rego policies."""
+
+
+@policy.command("test")
+@click.argument("dirs", nargs=-1, type=click.Path(exists=True, file_okay=False))
+def policy_test(dirs):
+    """Run the policy tests in DIRS (default: the built-in policies). Exit 1 if one fails."""
+    from tenantlint.policy_test import format_results, run_policy_tests
+
+    results = run_policy_tests(list(dirs))
+    click.echo(format_results(results), nl=False)
+    return EXIT_OK if results and all(r.passed for r in results) else EXIT_FINDINGS
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ import threading
 
 from tenantlint.config import Config
 from tenantlint.facts import error, new_file_facts
+from tenantlint.suppressions import MARKER, collect as collect_suppressions
 
 
 class _FileTimeout(Exception):
@@ -33,10 +34,14 @@ def extract(path: str, data: bytes, config: Config) -> dict:
             if language == "sql":
                 from tenantlint.sql import extract_sql
 
-                return extract_sql(path, _decode_sql(data), config)
-            from tenantlint.python import extract_python
+                facts = extract_sql(path, _decode_sql(data), config)
+            else:
+                from tenantlint.python import extract_python
 
-            return extract_python(path, data, config)
+                facts = extract_python(path, data, config)
+            if MARKER in data:  # the filter stage needs them; other files pay nothing
+                facts["suppressions"] = collect_suppressions(path, data, language)
+            return facts
     except _FileTimeout:
         return _failed(path, language, f"analysis took longer than file_timeout ({config.file_timeout:g} s)",
                        "limit")

@@ -7,12 +7,18 @@ the query, enclosing function, table), so baselines survive edits above the find
 from __future__ import annotations
 
 import hashlib
+from typing import Callable
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
-def findings(violations: list[dict], document: dict) -> list[dict]:
-    """Findings from violations, in a deterministic order, one per (rule, place, table)."""
+def findings(violations: list[dict], document: dict, anchor: Callable[[str], str] | None = None) -> list[dict]:
+    """Findings from violations, in a deterministic order, one per (rule, place, table).
+
+    ``anchor`` maps a finding's path (relative to the current directory) to the path its
+    fingerprint uses (relative to the project root), so that a baseline written at the
+    root still matches a scan run from a subfolder.
+    """
     queries = document.get("queries", [])
     seen: set = set()
     out: list[dict] = []
@@ -38,7 +44,8 @@ def findings(violations: list[dict], document: dict) -> list[dict]:
         if key in seen:
             continue
         seen.add(key)
-        finding["fingerprint"] = fingerprint(finding["rule"], finding["path"], code,
+        path = anchor(finding["path"]) if anchor else finding["path"]
+        finding["fingerprint"] = fingerprint(finding["rule"], path, code,
                                              finding.get("function"), finding.get("table"), finding["message"])
         out.append(finding)
     out.sort(key=lambda f: (f["path"], f["line"], f["column"], f["rule"], f.get("table") or "", f["message"]))

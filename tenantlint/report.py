@@ -16,6 +16,14 @@ def render(result: ScanResult, fmt: str) -> str:
         return json.dumps(result.to_json(), indent=2, sort_keys=True) + "\n"
     if fmt == "text":
         return _text(result)
+    if fmt == "sarif":
+        from tenantlint.sarif import sarif
+
+        return json.dumps(sarif(result), indent=2, sort_keys=True) + "\n"
+    if fmt == "github":
+        from tenantlint.github import workflow_commands
+
+        return workflow_commands(result) + summary_line(result) + "\n"
     raise ValueError(f"unknown format {fmt!r}")
 
 
@@ -23,10 +31,15 @@ def _text(result: ScanResult) -> str:
     lines: list[str] = []
     sources = _SourceLines()
     for finding in result.findings:
+        suppression = finding.get("suppression") if finding.get("suppressed") else None
+        if suppression is not None and not result.show_suppressed:
+            continue
         lines.append(
             f"{finding['path']}:{finding['line']}:{finding['column']}: "
-            f"{finding['severity']} {finding['rule']} {finding['message']}"
+            f"{'suppressed ' if suppression is not None else ''}{finding['severity']} {finding['rule']} {finding['message']}"
         )
+        if suppression is not None:
+            lines.append(f"    suppressed on line {suppression['line']}: {suppression['reason']}")
         code = sources.line(finding["path"], finding["line"])
         if code is not None:
             lines.append(f"    {code.rstrip()}")
@@ -38,11 +51,11 @@ def _text(result: ScanResult) -> str:
     for err in result.errors:
         where = f"{err['path']}:{err['line']}" if err.get("line") else err["path"]
         lines.append(f"{where}: not analysed: {err['message']}")
-    lines.append(_summary_line(result))
+    lines.append(summary_line(result))
     return "\n".join(lines) + "\n"
 
 
-def _summary_line(result: ScanResult) -> str:
+def summary_line(result: ScanResult) -> str:
     s = result.summary
     sev = s["by_severity"]
     parts = [
@@ -54,7 +67,18 @@ def _summary_line(result: ScanResult) -> str:
         parts.append(f"{s['files_not_analysed']} not analysed")
     if s["errors"]:
         parts.append(f"{s['errors']} error{'s' if s['errors'] != 1 else ''} reading input")
+    if s["suppressed"]:
+        hint = "" if result.show_suppressed else " (--show-suppressed lists them)"
+        parts.append(f"{s['suppressed']} suppressed{hint}")
     text = "; ".join(parts)
+    if "baseline" in s:
+        b = s["baseline"]
+        text += f"\nbaseline: {b['matched']} matched, {b['new']} new, {b['fixed']} fixed"
+        if b["fixed"]:
+            text += " (rewrite it with --write-baseline to drop fixed entries)"
+    if "diff" in s:
+        d = s["diff"]
+        text += f"\ndiff: findings on lines changed since {d['merge_base'][:12]} (merge base with {d['ref']})"
     if s["tenant_columns_defaulted"]:
         text += f"\ntenant columns (default, set tenant_columns in tenantlint.yaml): {', '.join(s['tenant_columns'])}"
     return text

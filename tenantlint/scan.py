@@ -9,45 +9,66 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tenantlint import __version__
+from tenantlint import __version__, filters
+from tenantlint.baseline import load as load_baseline, write as write_baseline_file
+from tenantlint.cache import default_cache_dir
 from tenantlint.config import Config, load_config
 from tenantlint.discover import discover, display_path
-from tenantlint.extract import extract
-from tenantlint.facts import error
+from tenantlint.errors import UsageError
 from tenantlint.findings import SEVERITY_ORDER, findings as build_findings
+from tenantlint.gitdiff import changes as changed_lines
 from tenantlint.link import link
+from tenantlint.project import anchor, context_files, project_root
+from tenantlint.runner import default_jobs, extract_files
 
 
 @dataclass
 class ScanResult:
-    findings: list[dict]
+    findings: list[dict]  # reported findings, suppressed ones included (marked "suppressed")
     errors: list[dict]
     config: Config
     files_scanned: int
     fail_on: str
     document: dict = field(repr=False, default_factory=dict)
+    baseline: dict | None = None  # {"matched", "new", "fixed"} with --baseline / --write-baseline
+    diff: dict | None = None  # {"ref", "merge_base", "files"} with --diff
+    show_suppressed: bool = False  # the text report lists suppressed findings too
+    policy_dirs: tuple[str, ...] = ()  # extra policy folders, for the rule list of reports
+    cwd: Path | None = None  # the folder finding paths are relative to
+
+    @property
+    def active(self) -> list[dict]:
+        """Findings not silenced by an inline suppression: the ones that count."""
+        return [f for f in self.findings if not f.get("suppressed")]
 
     @property
     def failed(self) -> bool:
-        """True when a finding is at or above ``fail_on``."""
+        """True when an unsuppressed finding is at or above ``fail_on``."""
         if self.fail_on == "never":
             return False
         limit = SEVERITY_ORDER[self.fail_on]
-        return any(SEVERITY_ORDER.get(f["severity"], 0) <= limit for f in self.findings)
+        return any(SEVERITY_ORDER.get(f["severity"], 0) <= limit for f in self.active)
 
     @property
     def summary(self) -> dict:
-        by_severity = {s: sum(1 for f in self.findings if f["severity"] == s) for s in SEVERITY_ORDER}
-        return {
+        active = self.active
+        by_severity = {s: sum(1 for f in active if f["severity"] == s) for s in SEVERITY_ORDER}
+        summary = {
             "files": self.files_scanned,
             # A whole-file error has no line; a statement that does not parse leaves the rest analysed.
             "files_not_analysed": len({e["path"] for e in self.errors if not e.get("line")}),
-            "findings": len(self.findings),
+            "findings": len(active),
+            "suppressed": len(self.findings) - len(active),
             "by_severity": by_severity,
             "errors": len(self.errors),
             "tenant_columns": list(self.config.tenant_columns),
             "tenant_columns_defaulted": self.config.tenant_columns_defaulted,
         }
+        if self.baseline is not None:
+            summary["baseline"] = dict(self.baseline)
+        if self.diff is not None:
+            summary["diff"] = dict(self.diff)
+        return summary
 
     def to_json(self) -> dict:
         return {
@@ -65,8 +86,28 @@ def scan(
     config: Config | None = None,
     fail_on: str | None = None,
     cwd: Path | None = None,
+    baseline: str | None = None,
+    write_baseline: str | None = None,
+    diff: str | None = None,
+    show_suppressed: bool = False,
+    ignore_suppressions: bool = False,
+    jobs: int | None = 1,
+    cache_dir: str | Path | None = None,
+    use_cache: bool | None = None,
 ) -> ScanResult:
     """Scan ``paths`` and return findings decided by the policies.
+
+    Gate options (the filter stage, :mod:`tenantlint.filters`): inline suppressions are
+    honoured unless ``ignore_suppressions``; ``baseline`` (a file) drops the findings it
+    accepts, ``write_baseline`` (a file) records all current findings there first;
+    ``diff`` (a git ref) keeps findings on lines changed since the merge base with it.
+    Given files (a pre-commit hook), the project's schema files are read for context.
+
+    Speed options: ``jobs`` worker processes extract files (None: one per CPU);
+    ``use_cache`` True keeps per-file facts in ``cache_dir`` (default ``.tenantlint_cache``
+    next to the config file, else in ``cwd``), False never, None only when ``cache_dir`` is
+    given. A library call defaults to one process and writes no file; the command line
+    defaults to all CPUs and a cache.
 
     Raises :class:`tenantlint.errors.TenantlintError` subclasses for config, policy or
     usage errors; a file that cannot be read or parsed is an ``errors`` entry instead.
@@ -76,32 +117,68 @@ def scan(
     if config is None:
         first = cwd / paths[0]
         config = load_config(config_path, start=cwd, fallback=first if first.is_dir() else first.parent)
+    if baseline and write_baseline:
+        raise UsageError("use either --baseline or --write-baseline, not both")
+    accepted = load_baseline(baseline) if baseline else None  # fail fast, before the work
+    changes = changed_lines(diff, cwd) if diff else None
     files = discover(paths, config, cwd=cwd)
-    all_facts = []
-    errors = list(files.errors)
-    for file in files.files:
-        rel = display_path(file, cwd)
-        try:
-            data = file.read_bytes()
-        except OSError as exc:
-            errors.append(error(rel, 0, f"cannot read: {exc.strerror or exc}", "read"))
-            continue
-        facts = extract(rel, data, config)
-        errors.extend(facts.get("errors", []))
-        all_facts.append(facts)
+    root = project_root(config, cwd)
+    context = context_files(paths, files.files, config, cwd, root)
+    context_paths = {display_path(file, cwd) for file in context}
+    if use_cache or (use_cache is None and cache_dir is not None):
+        cache_dir = cwd / cache_dir if cache_dir is not None else default_cache_dir(config, cwd)
+    else:
+        cache_dir = None
+    all_facts, extract_errors = extract_files(files.files + context, cwd, config, jobs=jobs or default_jobs(),
+                                              cache_dir=cache_dir)
+    errors = [*files.errors, *extract_errors]
+    # Context files lend their tables, models and constants; their own queries, routes and
+    # fields would be evaluated only to be dropped (the policy engine's time grows with them).
+    all_facts = [{**f, "queries": [], "routes": [], "fields": []} if f["path"] in context_paths else f
+                 for f in all_facts]
     document = link(all_facts, config)
-    violations = _evaluate(document, config)
+    violations = _evaluate(document, config, cache_dir)
+    to_root = anchor(root, cwd)
+    errors = filters.drop_paths(errors, context_paths)
+    found = filters.drop_paths(build_findings(violations, document, anchor=to_root), context_paths)
+    found = filters.apply_suppressions(
+        found,
+        {f["path"]: f["suppressions"] for f in all_facts if f.get("suppressions") and f["path"] not in context_paths},
+        ignore=ignore_suppressions,
+        files_with_errors={e["path"] for e in errors},
+        rule_settings=config.rules,
+        anchor=to_root,
+    )
+    baseline_counts = None
+    if write_baseline:
+        accepted = write_baseline_file(write_baseline, found, to_root)
+    if accepted is not None:
+        found, baseline_counts = filters.apply_baseline(found, accepted)
+    if changes is not None:
+        found = filters.apply_diff(found, changes, cwd)
+        errors = filters.apply_diff(errors, changes, cwd)
     return ScanResult(
-        findings=build_findings(violations, document),
+        findings=found,
         errors=sorted(errors, key=lambda e: (e["path"], e.get("line", 0), e["message"])),
         config=config,
         files_scanned=len(files.files),
         fail_on=fail_on or config.fail_on,
         document=document,
+        baseline=baseline_counts,
+        diff=changes.summary() if changes is not None else None,
+        show_suppressed=show_suppressed,
+        cwd=cwd,
     )
 
 
-def _evaluate(document: dict, config: Config) -> list[dict]:
+def _evaluate(document: dict, config: Config, cache_dir: Path | None = None) -> list[dict]:
     from tenantlint.engine import evaluate
 
-    return evaluate(document, config, list(config.policies), opa_url=config.opa_url)
+    def run() -> list[dict]:
+        return evaluate(document, config, list(config.policies), opa_url=config.opa_url)
+
+    if cache_dir is None:
+        return run()
+    from tenantlint.cache import cached_violations  # an unchanged tree: the same answer, no engine
+
+    return cached_violations(cache_dir, document, config, list(config.policies), run)

@@ -29,3 +29,16 @@ def scan_json(path: Path | str, *extra: str, cwd: Path | str | None = None) -> t
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cache_outside_the_trees(tmp_path_factory):
+    """CLI scans keep their facts cache in a temporary folder, not in the scanned fixture,
+    example or shared trees (tests that test the default location unset this)."""
+    previous = os.environ.get("TENANTLINT_CACHE_DIR")
+    os.environ["TENANTLINT_CACHE_DIR"] = str(tmp_path_factory.mktemp("tenantlint-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("TENANTLINT_CACHE_DIR", None)
+    else:
+        os.environ["TENANTLINT_CACHE_DIR"] = previous

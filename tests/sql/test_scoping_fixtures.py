@@ -23,14 +23,14 @@ def test_exact_findings_of_writes():
     result = scan(["writes.sql"], cwd=FIXTURES / "sql" / "scoping")
     got = [(f["rule"], f["path"], f["line"], f.get("table")) for f in result.findings]
     assert got == [
-        ("unscoped-write", "writes.sql", 13, "patients"),
-        ("unscoped-write", "writes.sql", 16, "notes"),
-        ("unscoped-write", "writes.sql", 19, "order_lines"),
-        ("unscoped-write", "writes.sql", 22, "patients"),
-        ("unscoped-write", "writes.sql", 25, "patients"),
-        ("unscoped-write", "writes.sql", 28, "notes"),
-        ("bulk-export", "writes.sql", 31, "notes"),
-        ("bulk-export", "writes.sql", 34, "patients"),
+        ("unscoped-write", "writes.sql", 14, "patients"),
+        ("unscoped-write", "writes.sql", 17, "notes"),
+        ("unscoped-write", "writes.sql", 20, "order_lines"),
+        ("unscoped-write", "writes.sql", 23, "patients"),
+        ("unscoped-write", "writes.sql", 26, "patients"),
+        ("unscoped-write", "writes.sql", 29, "notes"),
+        ("bulk-export", "writes.sql", 32, "notes"),
+        ("bulk-export", "writes.sql", 35, "patients"),
     ]
 
 

@@ -1,0 +1,1 @@
+"""tenantlint's built-in Rego policies (data files; installed as ``tenantlint.policies``)."""

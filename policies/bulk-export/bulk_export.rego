@@ -1,0 +1,65 @@
+# METADATA
+# title: Bulk export of tenant-owned rows without a tenant filter
+# description: |
+#   ## What it does
+#   Finds exports of a tenant-owned table that are not restricted to one tenant:
+#   `COPY table TO ...`, `COPY (SELECT ...) TO ...`, `SELECT ... INTO OUTFILE`, and
+#   export code (CSV writers, `pandas.DataFrame.to_csv`, dump and backup helpers)
+#   fed by an unscoped query. The message names the sensitive columns that leave
+#   with the rows.
+#
+#   ## Why is this bad?
+#   An export writes rows outside the database, into a file, a download or a
+#   bucket, where no row-level security or application check applies any more. An
+#   unscoped export hands one tenant (or whoever finds the file) every tenant's
+#   data in one go, and it is the leak that regulators count in records.
+#
+#   ## Example
+#   ```sql
+#   COPY patients TO '/tmp/patients.csv' WITH (FORMAT csv);
+#   ```
+#   ```python
+#   writer.writerows(Patient.objects.values_list("name", "ssn"))
+#   ```
+#
+#   ## Use instead
+#   ```sql
+#   COPY (SELECT name, email FROM patients WHERE practice_id = 42) TO STDOUT WITH (FORMAT csv);
+#   ```
+#   ```python
+#   writer.writerows(Patient.objects.filter(practice=practice).values_list("name", "email"))
+#   ```
+# related_resources:
+#   - ref: https://cwe.mitre.org/data/definitions/200.html
+#     description: "CWE-200: Exposure of Sensitive Information to an Unauthorized Actor"
+#   - ref: https://cwe.mitre.org/data/definitions/639.html
+#     description: "CWE-639: Authorization Bypass Through User-Controlled Key"
+#   - ref: https://owasp.org/Top10/A01_2021-Broken_Access_Control/
+#     description: "OWASP Top 10 A01:2021 Broken Access Control"
+# custom:
+#   id: bulk-export
+#   severity: error
+package tenantlint.rules.bulk_export
+
+import rego.v1
+
+import data.tenantlint.lib
+
+violations := [v |
+	some query in input.queries
+	some ref in query.refs
+	ref.use == "export"
+	lib.unscoped(ref)
+	v := lib.violation("bulk-export", query, ref, export_message(ref))
+]
+
+export_message(ref) := concat("", [
+	lib.subject(ref), " is exported without a tenant filter", lib.tenant_column_hint(ref),
+	", with sensitive columns ", concat(", ", ref.sensitive_columns),
+	": the export holds every tenant's rows",
+]) if {
+	count(object.get(ref, "sensitive_columns", [])) > 0
+} else := concat("", [
+	lib.subject(ref), " is exported without a tenant filter", lib.tenant_column_hint(ref),
+	": the export holds every tenant's rows",
+])

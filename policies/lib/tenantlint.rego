@@ -1,0 +1,165 @@
+# METADATA
+# title: tenantlint policy library
+# description: |
+#   Shared helpers for tenantlint rules. Every built-in rule builds its violations
+#   with `violation`, `route_violation` or `field_violation`, so that enablement,
+#   severity and exemptions come from the host's config (data.tenantlint.config)
+#   and never from the rule itself. User policies should use them too.
+#
+#   Embedded engine (rego-cpp) caveats for policy authors: build messages with
+#   `concat`, not `sprintf("%s")` (sprintf prints computed strings, such as the
+#   results of concat, upper or a literal passed through a function, with their
+#   quotes); write `violations` as an array comprehension (a partial set takes time
+#   quadratic in its size); in tests replace parts of the input (`with input.queries
+#   as [...]`), not the whole input (`with input as {...}` crashes the engine when a
+#   rule calls a function); never give two functions of one name different numbers
+#   of arguments, even in different packages (that crashes it too).
+package tenantlint.lib
+
+import rego.v1
+
+# The host's settings. The embedded engine passes them as data; an OPA server that
+# holds only the policies receives them in the input instead.
+config := data.tenantlint.config if {
+	is_object(data.tenantlint.config)
+} else := input.config if {
+	is_object(input.config)
+} else := {}
+
+rule_settings(rule) := object.get(object.get(config, "rules", {}), rule, {})
+
+enabled(rule) if object.get(rule_settings(rule), "enabled", true) == true
+
+# Severity comes from data: the host fills it from each rule's METADATA
+# (custom.severity) and the user's config; "error" only for a rule it knows nothing of.
+severity(rule) := object.get(rule_settings(rule), "severity", "error")
+
+accept_join_scope if object.get(config, "accept_join_scope", true) == true
+
+# A table reference whose rows are restricted to the caller's tenant.
+scoped(ref) if ref.scope in {"direct", "anchor", "helper"}
+
+scoped(ref) if {
+	ref.scope == "join"
+	accept_join_scope
+}
+
+# A reference to a tenant-owned table that is not restricted to one tenant.
+unscoped(ref) if {
+	ref.tenant_owned == true
+	not scoped(ref)
+}
+
+# How a message names a reference: table and model when both are known.
+subject(ref) := concat("", ["'", ref.table, "' (model ", ref.model, ")"]) if {
+	is_string(ref.table)
+	is_string(ref.model)
+} else := concat("", ["'", ref.table, "'"]) if {
+	is_string(ref.table)
+} else := concat("", ["model ", ref.model]) if {
+	is_string(ref.model)
+} else := "a tenant-owned table"
+
+# " on account_id" when the tenant column is known, "" otherwise.
+tenant_column_hint(ref) := concat("", [" on ", ref.tenant_column]) if {
+	is_string(ref.tenant_column)
+} else := ""
+
+# A violation located at a query, about one of its table references. Only path and
+# line are required of the location: a fact without the others still yields a finding.
+violation(rule, query, ref, message) := v if {
+	enabled(rule)
+	not exempt(rule, query.path, object.get(query, "function", null), object.get(ref, "table", null))
+	base := {
+		"rule": rule,
+		"severity": severity(rule),
+		"message": message,
+		"path": query.path,
+		"line": query.line,
+		"column": object.get(query, "column", 1),
+		"end_line": object.get(query, "end_line", query.line),
+		"end_column": object.get(query, "end_column", null),
+		"query": object.get(query, "index", null),
+	}
+	v := object.union(base, table_field(object.get(ref, "table", null)))
+}
+
+# A violation located at an HTTP route.
+route_violation(rule, route, message) := v if {
+	enabled(rule)
+	not exempt(rule, route.file, object.get(route, "handler", null), null)
+	v := {
+		"rule": rule,
+		"severity": severity(rule),
+		"message": message,
+		"path": route.file,
+		"line": route.line,
+		"column": object.get(route, "column", 1),
+		"end_line": route.line,
+		"end_column": null,
+	}
+}
+
+# A violation located at a declared field (column).
+field_violation(rule, field, message) := v if {
+	enabled(rule)
+	not exempt(rule, field.path, null, object.get(field, "table", null))
+	base := {
+		"rule": rule,
+		"severity": severity(rule),
+		"message": message,
+		"path": field.path,
+		"line": field.line,
+		"column": object.get(field, "column", 1),
+		"end_line": field.line,
+		"end_column": null,
+	}
+	v := object.union(base, table_field(object.get(field, "table", null)))
+}
+
+table_field(table) := {"table": table} if is_string(table) else := {}
+
+# An exemption applies when it lists the rule (or no rules) and every criterion it
+# gives (paths, functions, tables) matches; within one criterion any entry may match.
+exempt(rule, path, function, table) if {
+	some e in object.get(config, "exemptions", [])
+	lists_rule(e, rule)
+	paths_match(e, path)
+	functions_match(e, function)
+	tables_match(e, table)
+}
+
+lists_rule(e, rule) if count(object.get(e, "rules", [])) == 0
+
+lists_rule(e, rule) if rule in e.rules
+
+paths_match(e, path) if object.get(e, "paths", null) == null
+
+paths_match(e, path) if {
+	some pattern in e.paths
+	path_glob(pattern, path)
+}
+
+functions_match(e, function) if object.get(e, "functions", null) == null
+
+functions_match(e, function) if {
+	is_string(function)
+	some pattern in e.functions
+	glob.match(pattern, ["/"], function)
+}
+
+tables_match(e, table) if object.get(e, "tables", null) == null
+
+tables_match(e, table) if {
+	is_string(table)
+	some pattern in e.tables
+	glob.match(lower(pattern), ["/"], lower(table))
+}
+
+# `**/x` also matches `x` at the top of the tree, as in the include/exclude settings.
+path_glob(pattern, path) if glob.match(pattern, ["/"], path)
+
+path_glob(pattern, path) if {
+	startswith(pattern, "**/")
+	glob.match(substring(pattern, 3, -1), ["/"], path)
+}

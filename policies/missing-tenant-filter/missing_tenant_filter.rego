@@ -1,0 +1,64 @@
+# METADATA
+# title: Read of a tenant-owned table without a tenant filter
+# description: |
+#   ## What it does
+#   Finds queries that read a tenant-owned table (one with a tenant column such as
+#   `practice_id`, or listed in `tenant_tables`) without restricting its rows to one
+#   tenant: no `tenant_column = <tenant value>` in the WHERE clause or an inner join,
+#   no join to a table that is itself scoped, no anchor on the caller's own rows.
+#
+#   ## Why is this bad?
+#   In a shared-database SaaS every customer's rows live in the same table. A query
+#   that forgets the tenant filter returns every tenant's rows, and whatever renders
+#   the result shows one customer another customer's data. Row-level security and
+#   ORM scoping libraries do not cover raw SQL, superusers or background jobs.
+#
+#   ## Example
+#   ```sql
+#   SELECT id, name, email FROM contacts WHERE email = %s;
+#   ```
+#   ```python
+#   contacts = Contact.objects.filter(email=email)
+#   ```
+#
+#   ## Use instead
+#   ```sql
+#   SELECT id, name, email FROM contacts WHERE account_id = %s AND email = %s;
+#   ```
+#   ```python
+#   contacts = Contact.objects.filter(account=request.account, email=email)
+#   ```
+#
+#   Tables that hold no tenant data (countries, drug catalogues) belong in
+#   `global_tables`; a deliberate cross-tenant read (an admin report) belongs in
+#   `exemptions` with a reason.
+# related_resources:
+#   - ref: https://cwe.mitre.org/data/definitions/639.html
+#     description: "CWE-639: Authorization Bypass Through User-Controlled Key"
+#   - ref: https://cwe.mitre.org/data/definitions/863.html
+#     description: "CWE-863: Incorrect Authorization"
+#   - ref: https://owasp.org/Top10/A01_2021-Broken_Access_Control/
+#     description: "OWASP Top 10 A01:2021 Broken Access Control"
+# custom:
+#   id: missing-tenant-filter
+#   severity: error
+package tenantlint.rules.missing_tenant_filter
+
+import rego.v1
+
+import data.tenantlint.lib
+
+# Primary-key fetches are reported by unscoped-lookup, which says more about them.
+violations := [v |
+	some query in input.queries
+	not query.lookup
+	some ref in query.refs
+	ref.use == "read"
+	lib.unscoped(ref)
+	v := lib.violation("missing-tenant-filter", query, ref, read_message(ref))
+]
+
+read_message(ref) := concat("", [
+	lib.subject(ref), " is read without a tenant filter", lib.tenant_column_hint(ref),
+	": the query returns every tenant's rows",
+])

@@ -1,0 +1,58 @@
+# METADATA
+# title: Export endpoint without authentication
+# description: |
+#   ## What it does
+#   Finds HTTP routes that look like exports or dumps (their path, name or body
+#   exports, downloads, dumps or backs up data, or writes a file) and carry no
+#   authentication marker: no `login_required`, `permission_required`,
+#   `jwt_required`, DRF `permission_classes` and the like (config `auth_decorators`).
+#
+#   ## Why is this bad?
+#   An export endpoint returns many rows at once. Without authentication there is no
+#   caller and so no tenant to restrict the rows to: anyone who finds the URL (in a
+#   JavaScript bundle, an old API doc, a crawler's list of `/export` paths) can
+#   download the data, usually of every tenant.
+#
+#   ## Example
+#   ```python
+#   @app.route("/api/v1/export_all_patients")
+#   def export_all_patients():
+#       return csv_response(Patient.query.all())
+#   ```
+#
+#   ## Use instead
+#   ```python
+#   @app.route("/api/v1/patients/export")
+#   @login_required
+#   def export_patients():
+#       return csv_response(Patient.query.filter_by(practice_id=current_user.practice_id))
+#   ```
+# related_resources:
+#   - ref: https://cwe.mitre.org/data/definitions/306.html
+#     description: "CWE-306: Missing Authentication for Critical Function"
+#   - ref: https://cwe.mitre.org/data/definitions/284.html
+#     description: "CWE-284: Improper Access Control"
+#   - ref: https://owasp.org/API-Security/editions/2023/en/0xa5-broken-function-level-authorization/
+#     description: "OWASP API Security Top 10 API5:2023 Broken Function Level Authorization"
+# custom:
+#   id: unprotected-export-endpoint
+#   severity: error
+package tenantlint.rules.unprotected_export_endpoint
+
+import rego.v1
+
+import data.tenantlint.lib
+
+violations := [v |
+	some route in input.routes
+	route.export_shaped == true
+	route.authenticated == false
+	v := lib.route_violation("unprotected-export-endpoint", route, endpoint_message(route))
+]
+
+endpoint_message(route) := concat("", [
+	"route ", route_methods(route), " ", route.path, " (", route.handler,
+	") exports data and has no authentication marker: anyone who finds the URL can download it",
+])
+
+route_methods(route) := concat(",", route.methods) if count(object.get(route, "methods", [])) > 0 else := "ANY"

@@ -1,0 +1,66 @@
+"""Evaluate the Rego policies over one input document.
+
+The host (``tenantlint.scan``) builds the input document (see ``tenantlint schema``) and
+calls :func:`evaluate`. Policies come from the built-in ``tenantlint.policies`` plus the
+folders returned by :func:`load_policy_dirs`; the config's ``rules``, ``accept_join_scope``
+and ``exemptions`` reach them as ``data.tenantlint.config`` (an OPA server, which holds
+only policies, gets the same object as ``input.config``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+from tenantlint.config import Config
+from tenantlint.engine import embedded, opa
+from tenantlint.engine.modules import builtin_policy_dir, load_modules, load_policy_dirs
+from tenantlint.engine.results import finish
+
+if TYPE_CHECKING:
+    from tenantlint.rules import RuleInfo
+
+__all__ = ["evaluate", "policy_config", "load_policy_dirs", "builtin_policy_dir"]
+
+
+def evaluate(
+    input_doc: dict,
+    config: Config,
+    extra_policy_dirs: Sequence[str] = (),
+    opa_url: str | None = None,
+) -> list[dict]:
+    """Violations for ``input_doc``, de-duplicated and sorted.
+
+    ``extra_policy_dirs`` is what :func:`load_policy_dirs` returns. With ``opa_url`` (or the
+    config's ``opa_url``) the policies loaded on that OPA server decide instead of the
+    embedded engine. Raises PolicyError (a policy does not load, crashes the engine or
+    returns malformed violations), EngineError (the engine cannot answer) or ConfigError
+    (the config names an unknown rule).
+    """
+    from tenantlint.rules import check_rule_ids, rules_from_modules  # rules imports engine.modules
+
+    modules = load_modules(extra_policy_dirs)
+    rules = rules_from_modules(modules, config)
+    url = opa_url or config.opa_url
+    if url:
+        return finish(opa.evaluate(url, {**input_doc, "config": policy_config(config, rules)}))
+    check_rule_ids(config, rules)
+    data = {"tenantlint": {"config": policy_config(config, rules)}}
+    return finish(embedded.evaluate(input_doc, data, modules))
+
+
+def policy_config(config: Config, rules: Sequence["RuleInfo"]) -> dict:
+    """``data.tenantlint.config``: every known rule's severity and enablement (METADATA
+    defaults, then config overrides), join-scope acceptance and exemptions."""
+    settings = {
+        rule.id: {"severity": rule.severity, "enabled": rule.enabled,
+                  "options": config.rules.get(rule.id, {}).get("options", {})}
+        for rule in rules
+    }
+    for rule_id, overrides in config.rules.items():
+        if rule_id not in settings:  # a rule only an OPA server knows
+            settings[rule_id] = {"severity": "error", "enabled": True, "options": {}, **overrides}
+    return {
+        "rules": settings,
+        "accept_join_scope": config.accept_join_scope,
+        "exemptions": [dict(e) for e in config.exemptions],
+    }

@@ -1,0 +1,211 @@
+"""The embedded engine: regopy (rego-cpp) evaluated in child processes.
+
+A child process per evaluation keeps a crash of the C library (some uses of ``with``
+segfault it) from killing the scan: the crash becomes a PolicyError naming the policy
+at fault. Large inputs are split by query over a few children, which run in
+parallel; every child sees all tables, routes and fields, so only violations that
+count across queries could differ from one whole evaluation.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Sequence
+
+from tenantlint.engine.modules import PolicyModule, files_of
+from tenantlint.engine.results import check_violations
+from tenantlint.errors import EngineError, PolicyError
+
+WORKER = Path(__file__).with_name("worker.py")
+MIN_QUERIES_PER_WORKER = 1500
+MAX_WORKERS = 4
+
+
+def evaluate(input_doc: dict, data: dict, modules: Sequence[PolicyModule]) -> list[dict]:
+    """Violations of every ``tenantlint.rules.*`` package for ``input_doc``."""
+    check_function_arities(modules)
+    queries = violation_queries(modules)
+    if not queries:
+        return []
+    batches = split_input(input_doc)
+    jobs = [[{"data": data, "input": batch, "queries": queries}] for batch in batches]
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        answers = list(pool.map(lambda job: run_worker(modules, job)[0], jobs))
+    violations: list[dict] = []
+    for batch_answers in answers:
+        for query, answer in zip(queries, batch_answers):
+            package = package_of_query(query)
+            if "error" in answer:
+                raise PolicyError(format_error(answer["error"], modules, package))
+            where = ", ".join(files_of(modules, package))
+            violations += check_violations(answer.get("value"), where)
+    return violations
+
+
+def violation_queries(modules: Sequence[PolicyModule]) -> list[str]:
+    packages = sorted({m.package for m in modules if m.is_rule})
+    return [f"data.{package}.violations" for package in packages]
+
+
+def package_of_query(query: str) -> str:
+    """``data.a.b.violations`` -> ``a.b``."""
+    return query.removeprefix("data.").rsplit(".", 1)[0]
+
+
+# A function head: optional `default`, a name, its arguments, then a body or a value.
+_FUNCTION_HEAD = re.compile(r"^(?:default[ \t]+)?([A-Za-z_]\w*)\(([^()]*)\)[ \t]*(?::=|=|if\b|\{)", re.M)
+# A `with` that replaces input or data, outside comments.
+_WITH = re.compile(r"^[^#\n]*\swith\s+(?:input|data)\b", re.M)
+
+
+def check_function_arities(modules: Sequence[PolicyModule]) -> None:
+    """rego-cpp segfaults when two packages define functions of one name with different
+    numbers of arguments: say so before it happens, naming both definitions."""
+    seen: dict[str, tuple[int, str]] = {}
+    for module in modules:
+        for match in _FUNCTION_HEAD.finditer(module.source):
+            name, arity = match.group(1), _arity(match.group(2))
+            where = f"{module.path}:{module.source.count(chr(10), 0, match.start()) + 1}"
+            first = seen.setdefault(name, (arity, where))
+            if first[0] != arity:
+                raise PolicyError(
+                    f"{where}: function {name} takes {arity} argument(s) here and {first[0]} at {first[1]}; "
+                    "the embedded engine (rego-cpp) crashes on functions of one name with different "
+                    "numbers of arguments, even in different packages: rename one of them"
+                )
+
+
+def _arity(arguments: str) -> int:
+    depth, count = 0, 1
+    for ch in arguments:
+        depth += ch in "[{"
+        depth -= ch in "]}"
+        count += ch == "," and depth == 0
+    return count if arguments.strip() else 0
+
+
+def split_input(input_doc: dict) -> list[dict]:
+    """Contiguous slices of the queries, each with the whole rest of the document."""
+    queries = input_doc.get("queries") or []
+    workers = max(1, min(os.cpu_count() or 1, MAX_WORKERS, math.ceil(len(queries) / MIN_QUERIES_PER_WORKER)))
+    size = math.ceil(len(queries) / workers) if queries else 0
+    if workers == 1:
+        return [input_doc]
+    return [{**input_doc, "queries": queries[i:i + size]} for i in range(0, len(queries), size)]
+
+
+def run_worker(modules: Sequence[PolicyModule], jobs: list[dict]) -> list[list[dict]]:
+    """Run ``jobs`` in one child process; the answers per job and query.
+
+    Raises PolicyError when a module does not load or the engine crashes, EngineError
+    when the child cannot run at all.
+    """
+    proc = _spawn(modules, jobs)
+    events = _events(proc.stdout)
+    last = events[-1] if events else {}
+    if "results" in last:
+        return last["results"]
+    if "error" in last:
+        raise PolicyError(format_error(last["error"], modules))
+    if "internal" in last:
+        raise EngineError(f"the embedded policy engine failed: {last['internal']}")
+    raise PolicyError(_crash_message(proc, events, modules, jobs))
+
+
+def _spawn(modules: Sequence[PolicyModule], jobs: list[dict]) -> subprocess.CompletedProcess:
+    request = {"modules": [{"path": m.path, "source": m.source} for m in modules], "jobs": jobs}
+    return subprocess.run(
+        [sys.executable, "-I", str(WORKER)],
+        input=json.dumps(request).encode("utf-8"),
+        capture_output=True,
+        check=False,
+    )
+
+
+def _events(stdout: bytes) -> list[dict]:
+    events = []
+    for line in stdout.decode("utf-8", "replace").splitlines():
+        try:
+            events.append(json.loads(line))
+        except ValueError:
+            continue
+    return events
+
+
+def _crash_message(proc: subprocess.CompletedProcess, events: list[dict], modules: Sequence[PolicyModule],
+                   jobs: list[dict]) -> str:
+    if proc.returncode >= 0:
+        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        return (f"the embedded policy engine exited with status {proc.returncode} and no answer"
+                + (f": {detail[-1]}" if detail else ""))
+    try:
+        how = f"crashed ({signal.Signals(-proc.returncode).name})"
+    except ValueError:
+        how = f"was killed by signal {-proc.returncode}"
+    culprits = _culprits(modules, jobs)
+    progress = [e for e in events if "loading" in e or "evaluating" in e]
+    if culprits:
+        where = "because of " + ", ".join(f"package {p} ({', '.join(files_of(modules, p))})" for p in culprits)
+    elif progress and "evaluating" in progress[-1]:
+        package = package_of_query(progress[-1]["evaluating"])
+        where = f"while evaluating package {package} ({', '.join(files_of(modules, package))})"
+    elif progress:
+        where = f"while loading {progress[-1]['loading']}"
+    else:
+        where = f"with policies {', '.join(files_of(modules))}"
+    return (f"the embedded policy engine {how} {where}; rego-cpp crashes on some uses of `with` "
+            "(replacing the whole input while a rule calls a function; mock input.<key> instead): "
+            "rewrite that part of the policy or evaluate it on an OPA server (--opa-url)")
+
+
+def _culprits(modules: Sequence[PolicyModule], jobs: list[dict]) -> list[str]:
+    """The user packages without which the engine no longer crashes.
+
+    rego-cpp may crash while compiling every rule, whatever query is running, so the
+    package being evaluated is not necessarily the one at fault. Built-in policies are
+    tested; each user package is left out in turn, on a small sample of the input. A
+    package that only imports the faulty one passes this test too, so packages that use
+    `with` (the usual cause) are preferred.
+    """
+    packages = sorted({m.package for m in modules if not m.builtin})
+    if len(packages) <= 1:
+        return packages
+    sample = [{**job, "input": {**job["input"], "queries": (job["input"].get("queries") or [])[:100]}}
+              for job in jobs[:1]]
+    found = [p for p in packages if _spawn([m for m in modules if m.package != p], sample).returncode >= 0]
+    using_with = [p for p in found if any(_WITH.search(m.source) for m in modules if m.package == p)]
+    return using_with or found
+
+
+def format_error(error: dict, modules: Sequence[PolicyModule], package: str | None = None) -> str:
+    """``path:line: message``; when the engine gave no location, find the line it names."""
+    message = error.get("message") or "policy error"
+    if error.get("path") and error.get("line"):
+        return f"{error['path']}:{error['line']}: {message}"
+    candidates = [m for m in modules if package is None or m.package == package] or list(modules)
+    pattern = _pattern_for(message)
+    if pattern:
+        for module in candidates:
+            match = re.search(pattern, module.source, re.M)
+            if match:
+                return f"{module.path}:{module.source.count(chr(10), 0, match.start()) + 1}: {message}"
+    return f"{', '.join(m.path for m in candidates)}: {message}"
+
+
+def _pattern_for(message: str) -> str | None:
+    """A regex for the source line an unlocated engine error is about."""
+    function = re.match(r"Function not found: ([\w.]+)", message)
+    if function:
+        return r"\b" + re.escape(function.group(1)) + r"\s*\("
+    recursion = re.match(r"Recursion detected in rule body: data\.[\w.]*\.(\w+)", message)
+    if recursion:
+        return r"^\s*" + re.escape(recursion.group(1)) + r"\b"
+    return None

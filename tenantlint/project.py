@@ -1,0 +1,79 @@
+"""The project around the scanned paths: its root, and the files that declare its schema.
+
+A pre-commit hook passes only the staged files. A query in ``views.py`` is judged by
+whether ``patients`` is tenant-owned, which ``schema.sql`` or ``models.py`` says. So when a
+scan is given files, it also reads the project's schema-declaring files (found under the
+config file's folder, else the git work tree's top) for context, and reports nothing
+from them. Only files whose text holds a declaration marker are parsed, so this costs one
+read per project file, not one parse.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+from tenantlint.config import Config
+from tenantlint.discover import discover
+
+# Text that a file declaring tables or models must contain (bytes, checked before parsing).
+PYTHON_MARKERS = (b"models.Model", b"__tablename__", b"db.Model", b"DeclarativeBase", b"declarative_base",
+                  b"django.db import models")
+SQL_MARKER = re.compile(rb"(?i)\b(?:create|alter)\s+table\b")
+
+
+def project_root(config: Config, cwd: Path) -> Path | None:
+    """The config file's folder, else the top of the git work tree around ``cwd``, else None."""
+    if config.root:
+        return Path(config.root).resolve()
+    return git_toplevel(cwd)
+
+
+def git_toplevel(cwd: Path) -> Path | None:
+    try:
+        proc = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=cwd, capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    top = proc.stdout.decode("utf-8", "surrogateescape").strip()
+    return Path(top).resolve() if proc.returncode == 0 and top else None
+
+
+def anchor(root: Path | None, cwd: Path) -> Callable[[str], str]:
+    """Map a reported path (relative to ``cwd``) to the path fingerprints use (relative to
+    ``root``): the same finding keeps its fingerprint whatever folder the scan runs from."""
+    if root is None or root == cwd:
+        return str
+
+    @lru_cache(maxsize=None)
+    def to_root(path: str) -> str:
+        try:
+            return (cwd / path).resolve().relative_to(root).as_posix()
+        except ValueError:
+            return path
+
+    return to_root
+
+
+def context_files(paths: list[str], scanned: list[Path], config: Config, cwd: Path,
+                  root: Path | None) -> list[Path]:
+    """Schema-declaring files of the project that the scan does not already read, when some
+    of ``paths`` are files (as a pre-commit hook passes them); none when they are folders."""
+    if root is None or not any((cwd / p).is_file() for p in paths):
+        return []
+    seen = {p.resolve() for p in scanned}
+    found = discover([str(root)], config, cwd=cwd)
+    return [file for file in found.files if file.resolve() not in seen and declares_schema(file)]
+
+
+def declares_schema(file: Path) -> bool:
+    """Whether ``file`` may declare tables or models (a cheap text test, no parse)."""
+    try:
+        data = file.read_bytes()
+    except OSError:
+        return False
+    if file.suffix == ".sql":
+        return SQL_MARKER.search(data) is not None
+    return any(marker in data for marker in PYTHON_MARKERS)

@@ -1,0 +1,210 @@
+"""What one file knows about itself before queries are judged: its module name, imports,
+module-level constants and classes. Collected in one pass over the top-level statements.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+import libcst.matchers as m
+
+from tenantlint.config import Config
+from tenantlint.python.tree import dotted, string_value
+
+
+def module_name(path: str) -> str:
+    """``crm/views.py`` -> ``crm.views``; ``crm/__init__.py`` -> ``crm``."""
+    mod = path[:-3] if path.endswith(".py") else path
+    mod = mod.replace("\\", "/").removesuffix("/__init__")
+    return mod.strip("/").replace("/", ".")
+
+
+@dataclass
+class ClassInfo:
+    name: str
+    node: cst.ClassDef
+    qualname: str
+    bases: list[str]  # dotted, as written (``models.Model``)
+    methods: set[str] = field(default_factory=set)
+    attrs: dict[str, cst.BaseSmallStatement] = field(default_factory=dict)  # class-level NAME = ...
+    reassigns_queryset: bool = False  # some method assigns ``<x>.queryset = ...`` (forms, serializers)
+
+
+@dataclass
+class FileContext:
+    path: str
+    config: Config
+    module: cst.Module
+    modname: str = ""
+    package: str = ""
+    imports: dict[str, str] = field(default_factory=dict)
+    constants: dict[str, tuple[cst.BaseExpression, cst.CSTNode]] = field(default_factory=dict)
+    classes: dict[str, ClassInfo] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.modname = module_name(self.path)
+        is_pkg = self.path.replace("\\", "/").endswith("__init__.py")
+        self.package = self.modname if is_pkg else self.modname.rpartition(".")[0]
+        tenant_words = set()
+        for col in self.config.tenant_columns:
+            low = col.lower()
+            tenant_words.add(low[:-3] if low.endswith("_id") else low)
+        self.tenant_words = tenant_words | {"tenant"}
+
+    # -- imports -----------------------------------------------------------------------
+    def add_import(self, node: cst.Import | cst.ImportFrom) -> None:
+        if isinstance(node, cst.Import):
+            for alias in node.names:
+                full = dotted(alias.name)
+                if not full:
+                    continue
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    self.imports[alias.asname.name.value] = full
+                else:
+                    head = full.split(".")[0]
+                    self.imports.setdefault(head, head)
+            return
+        if isinstance(node.names, cst.ImportStar):
+            return
+        base = dotted(node.module) if node.module is not None else ""
+        level = len(node.relative)
+        if level:
+            pkg = self.package.split(".") if self.package else []
+            if level > 1:
+                pkg = pkg[: len(pkg) - (level - 1)] if len(pkg) >= level - 1 else []
+            base = ".".join(p for p in [*pkg, base] if p)
+        for alias in node.names:
+            name = dotted(alias.name)
+            if not name:
+                continue
+            local = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
+            self.imports[local] = f"{base}.{name}" if base else name
+
+    def qualify(self, name: str) -> str:
+        """``Contact`` -> ``crm.models.Contact`` via imports; local names get this module."""
+        head, _, rest = name.partition(".")
+        if head in self.imports:
+            return self.imports[head] + (f".{rest}" if rest else "")
+        if head in self.classes or head in self.constants:
+            return f"{self.modname}.{name}" if self.modname else name
+        return name
+
+    def imported_from(self, name: str) -> str:
+        """The module a local name was imported from ('' if not imported)."""
+        full = self.imports.get(name.split(".")[0], "")
+        return full.rpartition(".")[0] if full else ""
+
+    def file_imports(self, prefix: str) -> bool:
+        return any(v == prefix or v.startswith(prefix + ".") for v in self.imports.values())
+
+
+def collect(ctx: FileContext) -> None:
+    """Imports, constants and classes of the module (top level, and inside top-level
+    ``if``/``try`` blocks, which is where conditional imports and definitions live)."""
+    for stmt in _top_level(ctx.module.body):
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, (cst.Import, cst.ImportFrom)):
+                    ctx.add_import(small)
+                elif isinstance(small, cst.Assign) and len(small.targets) == 1:
+                    target = small.targets[0].target
+                    if isinstance(target, cst.Name):
+                        ctx.constants[target.value] = (small.value, target)
+                elif isinstance(small, cst.AnnAssign) and small.value is not None and isinstance(small.target, cst.Name):
+                    ctx.constants[small.target.value] = (small.value, small.target)
+        elif isinstance(stmt, cst.ClassDef):
+            _collect_class(ctx, stmt, stmt.name.value)
+
+
+def _top_level(body):
+    for stmt in body:
+        if isinstance(stmt, (cst.If, cst.Try, cst.TryStar)):
+            yield from _top_level(_suite_statements(stmt))
+        else:
+            yield stmt
+
+
+def _suite_statements(stmt):
+    out = list(getattr(stmt.body, "body", ()))
+    for handler in getattr(stmt, "handlers", ()):
+        out.extend(getattr(handler.body, "body", ()))
+    for extra in (getattr(stmt, "orelse", None), getattr(stmt, "finalbody", None)):
+        while extra is not None:
+            out.extend(getattr(extra.body, "body", ()))
+            extra = getattr(extra, "orelse", None) if isinstance(extra, cst.If) else None
+    return out
+
+
+def _collect_class(ctx: FileContext, node: cst.ClassDef, qualname: str) -> None:
+    info = class_info(node, qualname, ctx)
+    # Nested classes (Meta) are looked up through their parent, top-level ones by name.
+    if "." not in qualname:
+        ctx.classes[info.name] = info
+    else:
+        ctx.classes.setdefault(qualname, info)
+
+
+def class_info(node: cst.ClassDef, qualname: str, ctx: FileContext | None = None) -> ClassInfo:
+    """What a class declares at its own level (methods, attributes, nested classes if ``ctx``)."""
+    bases = [d for d in (dotted(a.value) for a in node.bases if a.keyword is None) if d]
+    info = ClassInfo(node.name.value, node, qualname, bases)
+    for stmt in _top_level(getattr(node.body, "body", ())):
+        if isinstance(stmt, cst.FunctionDef):
+            info.methods.add(stmt.name.value)
+            if _assigns_queryset(stmt):
+                info.reassigns_queryset = True
+        elif isinstance(stmt, cst.ClassDef) and ctx is not None:
+            _collect_class(ctx, stmt, f"{qualname}.{stmt.name.value}")
+        elif isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Assign):
+                    for t in small.targets:
+                        if isinstance(t.target, cst.Name):
+                            info.attrs[t.target.value] = small
+                elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                    info.attrs[small.target.value] = small
+    return info
+
+
+def _assigns_queryset(func: cst.FunctionDef) -> bool:
+    """Does this method assign ``<something>.queryset = ...`` (a form or serializer that
+    narrows a field's choices per request)?"""
+    found = False
+
+    def walk(node):
+        nonlocal found
+        if found:
+            return
+        if isinstance(node, cst.Assign):
+            for t in node.targets:
+                if m.matches(t.target, m.Attribute(attr=m.Name("queryset"))):
+                    found = True
+                    return
+        for child in _children_statements(node):
+            walk(child)
+
+    walk(func.body)
+    return found
+
+
+def _children_statements(node):
+    from tenantlint.python.tree import children
+
+    for child in children(node):
+        if isinstance(child, (cst.BaseStatement, cst.BaseSmallStatement, cst.BaseSuite, cst.BaseCompoundStatement,
+                              cst.Else, cst.ExceptHandler, cst.Finally)):
+            yield child
+
+
+def meta_of(info: ClassInfo, ctx: FileContext) -> dict[str, cst.BaseExpression]:
+    """``class Meta:`` assignments of a class: ``{"db_table": <expr>, ...}``."""
+    meta = ctx.classes.get(f"{info.qualname}.Meta")
+    if meta is None:
+        return {}
+    out = {}
+    for name, small in meta.attrs.items():
+        value = small.value
+        if value is not None:
+            out[name] = value
+    return out

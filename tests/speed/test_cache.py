@@ -1,0 +1,188 @@
+"""The facts cache: a re-scan of an unchanged tree parses nothing, and a bad entry is
+never trusted (issue 8)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tenantlint import runner
+from tenantlint.cache import FactsCache
+from tenantlint.config import load_config
+from tenantlint.runner import RunStats, extract_files
+from tenantlint.scan import scan
+from tests.conftest import run_cli
+
+SCHEMA = "CREATE TABLE notes (id int, tenant_id int, body text);\n"
+QUERIES = "SELECT body FROM notes WHERE id = %s;\n\nSELECT body FROM notes WHERE tenant_id = %s;\n"
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    (tmp_path / "tenantlint.yaml").write_text("tenant_columns: [tenant_id]\n")
+    (tmp_path / "schema.sql").write_text(SCHEMA)
+    (tmp_path / "queries.sql").write_text(QUERIES)
+    return tmp_path
+
+
+def _run(tree: Path, cache_dir: Path | None = None, **kwargs):
+    config = load_config(start=tree)
+    stats = RunStats()
+    files = sorted(tree.glob("*.sql"))
+    facts, errors = extract_files(files, tree, config, cache_dir=cache_dir or tree / ".tenantlint_cache",
+                                  stats=stats, **kwargs)
+    return facts, stats
+
+
+def _entries(cache_dir: Path) -> list[Path]:
+    return sorted(cache_dir.glob("v*/*/*.json"))
+
+
+def test_a_rescan_parses_nothing(tree, monkeypatch):
+    first = scan(["."], cwd=tree, use_cache=True)
+    cache_dir = tree / ".tenantlint_cache"
+    assert len(_entries(cache_dir)) == 2
+
+    def no_parse(*args):
+        raise AssertionError("a cached file was parsed again")
+
+    monkeypatch.setattr(runner, "extract", no_parse)
+    second = scan(["."], cwd=tree, use_cache=True)
+    assert second.to_json() == first.to_json()
+    assert second.document == first.document
+
+
+def test_an_unchanged_tree_needs_no_policy_evaluation(tree, monkeypatch):
+    import tenantlint.engine
+
+    first = scan(["."], cwd=tree, use_cache=True)
+    results = sorted((tree / ".tenantlint_cache" / "results").glob("*.json"))
+    assert len(results) == 1
+
+    def no_engine(*args, **kwargs):
+        raise AssertionError("the engine ran for an unchanged document")
+
+    monkeypatch.setattr(tenantlint.engine, "evaluate", no_engine)
+    assert scan(["."], cwd=tree, use_cache=True).to_json() == first.to_json()
+    results[0].write_text('{"format": 1, "key": "other", "violations": []}')  # foreign: not trusted
+    monkeypatch.undo()
+    assert scan(["."], cwd=tree, use_cache=True).to_json() == first.to_json()
+
+
+def test_other_policy_settings_are_evaluated_again(tree):
+    first = scan(["."], cwd=tree, use_cache=True)
+    (tree / "tenantlint.yaml").write_text("tenant_columns: [tenant_id]\n"
+                                          "rules: {missing-tenant-filter: {severity: warning}}\n")
+    second = scan(["."], cwd=tree, use_cache=True)
+    assert {f["severity"] for f in first.findings} == {"error"}
+    assert {f["severity"] for f in second.findings} == {"warning"}
+    assert len(list((tree / ".tenantlint_cache" / "results").glob("*.json"))) == 2
+
+
+def test_only_a_changed_file_is_parsed_again(tree):
+    _, cold = _run(tree)
+    assert (cold.cached, cold.extracted) == (0, 2)
+    _, warm = _run(tree)
+    assert (warm.cached, warm.extracted) == (2, 0)
+    (tree / "queries.sql").write_text(QUERIES + "\nDELETE FROM notes;\n")
+    facts, edited = _run(tree)
+    assert (edited.cached, edited.extracted) == (1, 1)
+    assert [q["kind"] for q in facts[0]["queries"]] == ["select", "select", "delete"]
+    assert len(_entries(tree / ".tenantlint_cache")) == 2  # the entry was replaced, not added
+
+
+def test_the_cache_folder_is_tagged_for_backup_tools_and_git(tree):
+    _run(tree)
+    cache_dir = tree / ".tenantlint_cache"
+    assert (cache_dir / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
+    assert (cache_dir / ".gitignore").read_text().splitlines()[-1] == "*"
+
+
+@pytest.mark.parametrize("damage", ["not json", "truncated", "wrong format", "other namespace", "other path",
+                                    "other content", "facts of another file", "facts not a mapping"])
+def test_a_bad_entry_is_ignored_and_rebuilt(tree, damage):
+    good, _ = _run(tree)
+    entry = next(p for p in _entries(tree / ".tenantlint_cache") if json.loads(p.read_text())["path"] == "queries.sql")
+    data = json.loads(entry.read_text())
+    if damage == "not json":
+        entry.write_bytes(b"\x00\xff garbage")
+    elif damage == "truncated":
+        entry.write_text(json.dumps(data)[:40])
+    else:
+        key, value = {
+            "wrong format": ("format", 999),
+            "other namespace": ("namespace", "0" * 20),
+            "other path": ("path", "schema.sql"),
+            "other content": ("sha256", "0" * 64),
+            "facts of another file": ("facts", {**data["facts"], "path": "schema.sql"}),
+            "facts not a mapping": ("facts", ["SELECT 1"]),
+        }[damage]
+        entry.write_text(json.dumps({**data, key: value}))
+    again, stats = _run(tree)
+    assert (stats.cached, stats.extracted) == (1, 1)
+    assert again == good
+    assert json.loads(entry.read_text()) == data  # rebuilt
+
+
+def test_settings_that_change_facts_get_their_own_entries(tree):
+    _run(tree)
+    (tree / "tenantlint.yaml").write_text("tenant_columns: [tenant_id, org_id]\n")
+    _, stats = _run(tree)
+    assert stats.extracted == 2
+    assert len(list((tree / ".tenantlint_cache").glob("v*-*"))) == 2
+
+
+def test_prefiltered_and_full_facts_do_not_mix(tree):
+    _run(tree)
+    _, stats = _run(tree, prefilter=False)
+    assert stats.extracted == 2
+
+
+def test_an_unusable_cache_folder_only_costs_time(tree):
+    blocked = tree / "blocked"
+    blocked.write_text("a file where the cache folder should be")
+    assert FactsCache.open(blocked, load_config(start=tree)) is None
+    facts, stats = _run(tree, cache_dir=blocked)
+    assert stats.extracted == 2 and facts[0]["queries"]
+
+
+def test_two_scans_at_once_leave_a_sound_cache(tree, tmp_path):
+    for i in range(40):
+        (tree / f"q{i:02}.sql").write_text(f"SELECT body FROM notes WHERE id = {i};\n" * 20)
+    cache_dir = tmp_path / "shared-cache"
+    args = ["scan", ".", "--format", "json", "--cache-dir", str(cache_dir), "--jobs", "1"]
+    procs = [subprocess.Popen([sys.executable, "-m", "tenantlint", *args], cwd=tree, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outputs = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode in (0, 1) for p in procs), [err for _, err in outputs]
+    assert len({out for out, _ in outputs}) == 1
+    assert not list(cache_dir.rglob(".tmp-*")), "a temporary file was left behind"
+    for entry in _entries(cache_dir):
+        json.loads(entry.read_text())
+    _, stats = _run(tree, cache_dir=cache_dir)
+    assert stats.extracted == 0 and stats.cached == 42
+
+
+def test_cli_cache_options(tree, tmp_path):
+    default = run_cli("scan", ".", "--format", "json", cwd=tree, env={"TENANTLINT_CACHE_DIR": ""})
+    assert default.returncode == 1, default.stderr
+    assert _entries(tree / ".tenantlint_cache")
+    elsewhere = tmp_path / "elsewhere"
+    proc = run_cli("scan", ".", "--format", "json", "--cache-dir", str(elsewhere), cwd=tree)
+    assert proc.stdout == default.stdout and _entries(elsewhere)
+    nothing = tmp_path / "nothing"
+    proc = run_cli("scan", ".", "--format", "json", "--no-cache", cwd=tree, env={"TENANTLINT_CACHE_DIR": str(nothing)})
+    assert proc.stdout == default.stdout and not nothing.exists()
+
+
+
+def test_a_scan_of_given_files_evaluates_only_their_queries(tree):
+    (tree / "schema.sql").write_text(SCHEMA + "SELECT body FROM notes;\n")
+    result = scan(["queries.sql"], cwd=tree)
+    assert {q["path"] for q in result.document["queries"]} == {"queries.sql"}
+    assert result.document["tables"]["notes"]["tenant_owned"]  # the schema still lends its tables
+    assert [(f["path"], f["line"]) for f in result.findings] == [("queries.sql", 1)]
