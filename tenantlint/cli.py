@@ -54,16 +54,20 @@ def cli() -> None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report to FILE.")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "never"]), help="Lowest severity that fails.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes that parse files (default: one per CPU).")
-@click.option("--cache-dir", type=click.Path(file_okay=False), envvar="TENANTLINT_CACHE_DIR",
-              help="Where to keep per-file facts (default: .tenantlint_cache next to the config file, else here).")
+@click.option("--cache-dir", type=click.Path(file_okay=False), envvar="TENANTLINT_CACHE_DIR", show_envvar=True,
+              help="Where to keep per-file facts and policy answers (default: .tenantlint_cache next to the "
+                   "config file, else here).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the facts cache.")
 @click.option("--baseline", type=click.Path(dir_okay=False), help="Report only findings that FILE does not record.")
 @click.option("--write-baseline", type=click.Path(dir_okay=False), help="Record the current findings in FILE.")
 @click.option("--diff", "diff_ref", metavar="REF", help="Report only findings on lines changed since the merge base with REF.")
 @click.option("--show-suppressed", is_flag=True, help="List findings silenced by inline comments, with reasons.")
 @click.option("--ignore-suppressions", is_flag=True, help="Disregard every inline tenantlint: ignore comment.")
+@click.option("--policy", "policy_dirs", multiple=True, type=click.Path(file_okay=False),
+              help="Extra policy folder (repeatable), added to config 'policies'.")
+@click.option("--opa-url", metavar="URL", help="Evaluate on this OPA server instead of the embedded engine.")
 def scan(paths, config_path, fmt, output, fail_on, jobs, cache_dir, no_cache, baseline, write_baseline, diff_ref,
-         show_suppressed, ignore_suppressions):
+         show_suppressed, ignore_suppressions, policy_dirs, opa_url):
     """Scan PATHS (default: .) and report findings. Exit 0 clean, 1 findings, 2 errors."""
     from tenantlint.report import render
     from tenantlint.scan import scan as run_scan
@@ -71,7 +75,7 @@ def scan(paths, config_path, fmt, output, fail_on, jobs, cache_dir, no_cache, ba
     result = run_scan(list(paths) or ["."], config_path=config_path, fail_on=fail_on,
                       jobs=jobs, cache_dir=cache_dir, use_cache=not no_cache, baseline=baseline,
                       write_baseline=write_baseline, diff=diff_ref, show_suppressed=show_suppressed,
-                      ignore_suppressions=ignore_suppressions)
+                      ignore_suppressions=ignore_suppressions, policy_dirs=policy_dirs, opa_url=opa_url)
     if write_baseline:
         click.echo(f"tenantlint: wrote {result.baseline['matched']} findings to baseline {write_baseline}", err=True)
     text = render(result, fmt)

@@ -36,8 +36,10 @@ class RuleInfo:
 
 
 def load_rules(extra_dirs: Iterable[str] = (), config: Config | None = None) -> list[RuleInfo]:
-    """Rules of the built-in policies and ``extra_dirs``, with ``config`` overrides applied."""
-    return rules_from_modules(load_modules(extra_dirs), config)
+    """Rules of the built-in policies, the host and ``extra_dirs``, with ``config`` overrides applied."""
+    rules = rules_from_modules(load_modules(extra_dirs), None) + _host_rules()
+    rules.sort(key=lambda r: r.id)
+    return [_configured(rule, config) for rule in rules] if config else rules
 
 
 def rules_from_modules(modules: Sequence[PolicyModule], config: Config | None = None) -> list[RuleInfo]:
@@ -58,6 +60,14 @@ def rules_from_modules(modules: Sequence[PolicyModule], config: Config | None = 
                               f"({seen[rule.id].source}) and {rule.package} ({rule.source})")
         seen[rule.id] = rule
     return [_configured(rule, config) for rule in rules] if config else rules
+
+
+def _host_rules() -> list[RuleInfo]:
+    """Rules the host itself reports (about suppression comments), documented like the others."""
+    from tenantlint.suppressions import HOST_RULES
+
+    return [RuleInfo(r["id"], r["title"], r["description"], r["severity"], True, "built-in", "host")
+            for r in HOST_RULES]
 
 
 def parse_metadata(source: str, path: str) -> dict | None:
@@ -116,7 +126,7 @@ def _configured(rule: RuleInfo, config: Config) -> RuleInfo:
 
 def check_rule_ids(config: Config, rules: Sequence[RuleInfo]) -> None:
     """A config that names a rule no policy declares is a ConfigError (a typo, usually)."""
-    known = {r.id for r in rules}
+    known = {r.id for r in rules} | {r.id for r in _host_rules()}
     named = [(f"rules.{rule_id}", rule_id) for rule_id in config.rules]
     for i, exemption in enumerate(config.exemptions):
         named += [(f"exemptions[{i}].rules", rule_id) for rule_id in exemption.get("rules", [])]

@@ -17,7 +17,6 @@ from urllib.parse import quote
 
 from tenantlint import __version__
 from tenantlint.scan import ScanResult
-from tenantlint.suppressions import HOST_RULES
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 FINGERPRINT_KEY = "tenantlint/v1"
@@ -55,20 +54,15 @@ def sarif(result: ScanResult) -> dict:
 
 
 def rule_descriptors(result: ScanResult) -> list[dict]:
-    """One ``reportingDescriptor`` per policy rule (sorted by id), then the host's rules."""
+    """One ``reportingDescriptor`` per rule (policy rules and the host's), sorted by id."""
     from tenantlint.engine import load_policy_dirs
     from tenantlint.rules import load_rules
 
     config = result.config
-    out = [
+    return [
         _descriptor(r.id, r.title, r.description, r.severity, r.enabled, r.related_resources)
         for r in load_rules(load_policy_dirs(config, result.policy_dirs), config)
     ]
-    for rule in HOST_RULES:
-        settings = config.rules.get(rule["id"], {})
-        out.append(_descriptor(rule["id"], rule["title"], rule["description"],
-                               settings.get("severity", rule["severity"]), settings.get("enabled", True), ()))
-    return out
 
 
 def _descriptor(rule_id: str, title: str, description: str, severity: str, enabled: bool,

@@ -94,6 +94,8 @@ def scan(
     jobs: int | None = 1,
     cache_dir: str | Path | None = None,
     use_cache: bool | None = None,
+    policy_dirs: tuple[str, ...] | list[str] = (),
+    opa_url: str | None = None,
 ) -> ScanResult:
     """Scan ``paths`` and return findings decided by the policies.
 
@@ -108,6 +110,9 @@ def scan(
     next to the config file, else in ``cwd``), False never, None only when ``cache_dir`` is
     given. A library call defaults to one process and writes no file; the command line
     defaults to all CPUs and a cache.
+
+    Policy options: ``policy_dirs`` add Rego folders to the config's ``policies``;
+    ``opa_url`` (else config ``opa_url``) evaluates on an OPA server instead of in-process.
 
     Raises :class:`tenantlint.errors.TenantlintError` subclasses for config, policy or
     usage errors; a file that cannot be read or parsed is an ``errors`` entry instead.
@@ -137,7 +142,10 @@ def scan(
     all_facts = [{**f, "queries": [], "routes": [], "fields": []} if f["path"] in context_paths else f
                  for f in all_facts]
     document = link(all_facts, config)
-    violations = _evaluate(document, config, cache_dir)
+    from tenantlint.engine import load_policy_dirs
+
+    policy_folders = load_policy_dirs(config, policy_dirs)
+    violations = _evaluate(document, config, policy_folders, opa_url or config.opa_url, cache_dir)
     to_root = anchor(root, cwd)
     errors = filters.drop_paths(errors, context_paths)
     found = filters.drop_paths(build_findings(violations, document, anchor=to_root), context_paths)
@@ -167,18 +175,20 @@ def scan(
         baseline=baseline_counts,
         diff=changes.summary() if changes is not None else None,
         show_suppressed=show_suppressed,
+        policy_dirs=tuple(policy_dirs),
         cwd=cwd,
     )
 
 
-def _evaluate(document: dict, config: Config, cache_dir: Path | None = None) -> list[dict]:
+def _evaluate(document: dict, config: Config, policy_folders: list[str], opa_url: str | None,
+              cache_dir: Path | None) -> list[dict]:
     from tenantlint.engine import evaluate
 
     def run() -> list[dict]:
-        return evaluate(document, config, list(config.policies), opa_url=config.opa_url)
+        return evaluate(document, config, policy_folders, opa_url=opa_url)
 
-    if cache_dir is None:
+    if cache_dir is None or opa_url:  # a server's policies may change behind our back
         return run()
     from tenantlint.cache import cached_violations  # an unchanged tree: the same answer, no engine
 
-    return cached_violations(cache_dir, document, config, list(config.policies), run)
+    return cached_violations(cache_dir, document, config, policy_folders, run)

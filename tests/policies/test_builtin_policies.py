@@ -57,7 +57,7 @@ def test_library_rego_tests_pass():
 
 
 def test_metadata_documents_every_rule():
-    rules = load_rules()
+    rules = [r for r in load_rules() if r.package != "host"]  # host rules: tests/gate
     assert {r.id: r.severity for r in rules} == EXPECTED_RULES
     for rule in rules:
         assert rule.source == "built-in"
