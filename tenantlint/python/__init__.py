@@ -24,7 +24,7 @@ from tenantlint.python.django_lookups import UNKNOWN  # noqa: F401 - re-exported
 from tenantlint.python.extractor import Walker
 from tenantlint.python.guard import refuse
 from tenantlint.python.models import extract_models
-from tenantlint.python.positions import positions
+from tenantlint.python.positions import locate
 from tenantlint.python.strings import build, looks_like_sql, render
 from tenantlint.python.tree import normalise_code
 
@@ -60,7 +60,7 @@ def extract_python(path: str, source: bytes, config: Config) -> dict:
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
     try:
-        return _extract(path, module, config, facts)
+        return _extract(path, module, source, config, facts)
     except RecursionError:
         fresh = new_file_facts(path, "python")
         fresh["errors"].append(error(path, 0, "nested too deeply to analyse (recursion limit)", "limit"))
@@ -89,7 +89,7 @@ def _syntax_error(source: bytes, exc: cst.ParserSyntaxError) -> tuple[int, str]:
     return exc.raw_line, f"Python does not parse: {exc.message}"
 
 
-def _extract(path: str, module: cst.Module, config: Config, facts: dict) -> dict:
+def _extract(path: str, module: cst.Module, source: bytes, config: Config, facts: dict) -> dict:
     ctx = FileContext(path, config, module)
     collect(ctx)
     tables, fields = extract_models(ctx)
@@ -100,9 +100,10 @@ def _extract(path: str, module: cst.Module, config: Config, facts: dict) -> dict
     records = [r for r in walker.records
                if not r.discard and r.entities and (r.touched or r.origin != "django")]
 
-    wanted = [f["_at"] for f in tables + fields] + [r.end for r in records] + [j.node for j in jobs]
-    wanted += [node for node, _ in constants.values()]
-    pos = positions(module, wanted)
+    wanted = [(f["_at"], f.pop("_path")) for f in tables + fields] + [(r.end, r.path) for r in records]
+    wanted += [(j.node, j.path) for j in jobs]
+    wanted += [(node, ctx.paths.get(id(node), ())) for node, _ in constants.values()]
+    pos = locate(module, source, wanted)
 
     for fact in tables + fields:
         line, col = _at(pos, fact.pop("_at"))[:2]
@@ -186,6 +187,7 @@ def _merge_constant_jobs(ctx: FileContext, jobs: list) -> list:
         elif job.constant not in done:
             done.add(job.constant)
             job.node = ctx.constants[job.constant][1]
+            job.path = ctx.paths.get(id(job.node), ())
             job.function = None
             out.append(job)
     return out

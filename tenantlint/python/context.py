@@ -29,6 +29,7 @@ class ClassInfo:
     methods: set[str] = field(default_factory=set)
     attrs: dict[str, cst.BaseSmallStatement] = field(default_factory=dict)  # class-level NAME = ...
     reassigns_queryset: bool = False  # some method assigns ``<x>.queryset = ...`` (forms, serializers)
+    path: tuple = ()  # enclosing statements, this ClassDef last (see positions.locate)
 
 
 @dataclass
@@ -41,6 +42,7 @@ class FileContext:
     imports: dict[str, str] = field(default_factory=dict)
     constants: dict[str, tuple[cst.BaseExpression, cst.CSTNode]] = field(default_factory=dict)
     classes: dict[str, ClassInfo] = field(default_factory=dict)
+    paths: dict[int, tuple] = field(default_factory=dict)  # id(node) -> enclosing statements
 
     def __post_init__(self) -> None:
         self.modname = module_name(self.path)
@@ -102,7 +104,7 @@ class FileContext:
 def collect(ctx: FileContext) -> None:
     """Imports, constants and classes of the module (top level, and inside top-level
     ``if``/``try`` blocks, which is where conditional imports and definitions live)."""
-    for stmt in _top_level(ctx.module.body):
+    for stmt, prefix in _top_level(ctx.module.body):
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
                 if isinstance(small, (cst.Import, cst.ImportFrom)):
@@ -111,33 +113,36 @@ def collect(ctx: FileContext) -> None:
                     target = small.targets[0].target
                     if isinstance(target, cst.Name):
                         ctx.constants[target.value] = (small.value, target)
+                        ctx.paths[id(target)] = (*prefix, stmt)
                 elif isinstance(small, cst.AnnAssign) and small.value is not None and isinstance(small.target, cst.Name):
                     ctx.constants[small.target.value] = (small.value, small.target)
+                    ctx.paths[id(small.target)] = (*prefix, stmt)
         elif isinstance(stmt, cst.ClassDef):
-            _collect_class(ctx, stmt, stmt.name.value)
+            _collect_class(ctx, stmt, stmt.name.value, (*prefix, stmt))
 
 
-def _top_level(body):
+def _top_level(body, prefix: tuple = ()):
+    """(statement, enclosing if/try statements) at module or class level."""
     for stmt in body:
         if isinstance(stmt, (cst.If, cst.Try, cst.TryStar)):
-            yield from _top_level(_suite_statements(stmt))
+            inner = (*prefix, stmt)
+            yield from _top_level(getattr(stmt.body, "body", ()), inner)
+            for handler in getattr(stmt, "handlers", ()):
+                yield from _top_level(getattr(handler.body, "body", ()), inner)
+            orelse = getattr(stmt, "orelse", None)
+            if isinstance(orelse, cst.If):
+                yield from _top_level((orelse,), inner)
+            elif orelse is not None:
+                yield from _top_level(getattr(orelse.body, "body", ()), inner)
+            final = getattr(stmt, "finalbody", None)
+            if final is not None:
+                yield from _top_level(getattr(final.body, "body", ()), inner)
         else:
-            yield stmt
+            yield stmt, prefix
 
 
-def _suite_statements(stmt):
-    out = list(getattr(stmt.body, "body", ()))
-    for handler in getattr(stmt, "handlers", ()):
-        out.extend(getattr(handler.body, "body", ()))
-    for extra in (getattr(stmt, "orelse", None), getattr(stmt, "finalbody", None)):
-        while extra is not None:
-            out.extend(getattr(extra.body, "body", ()))
-            extra = getattr(extra, "orelse", None) if isinstance(extra, cst.If) else None
-    return out
-
-
-def _collect_class(ctx: FileContext, node: cst.ClassDef, qualname: str) -> None:
-    info = class_info(node, qualname, ctx)
+def _collect_class(ctx: FileContext, node: cst.ClassDef, qualname: str, path: tuple) -> None:
+    info = class_info(node, qualname, ctx, path)
     # Nested classes (Meta) are looked up through their parent, top-level ones by name.
     if "." not in qualname:
         ctx.classes[info.name] = info
@@ -145,19 +150,23 @@ def _collect_class(ctx: FileContext, node: cst.ClassDef, qualname: str) -> None:
         ctx.classes.setdefault(qualname, info)
 
 
-def class_info(node: cst.ClassDef, qualname: str, ctx: FileContext | None = None) -> ClassInfo:
+def class_info(node: cst.ClassDef, qualname: str, ctx: FileContext | None = None, path: tuple = ()) -> ClassInfo:
     """What a class declares at its own level (methods, attributes, nested classes if ``ctx``)."""
     bases = [d for d in (dotted(a.value) for a in node.bases if a.keyword is None) if d]
-    info = ClassInfo(node.name.value, node, qualname, bases)
-    for stmt in _top_level(getattr(node.body, "body", ())):
+    info = ClassInfo(node.name.value, node, qualname, bases, path=path)
+    for stmt, prefix in _top_level(getattr(node.body, "body", ()), path):
+        if ctx is not None:
+            ctx.paths[id(stmt)] = (*prefix, stmt)
         if isinstance(stmt, cst.FunctionDef):
             info.methods.add(stmt.name.value)
             if _assigns_queryset(stmt):
                 info.reassigns_queryset = True
         elif isinstance(stmt, cst.ClassDef) and ctx is not None:
-            _collect_class(ctx, stmt, f"{qualname}.{stmt.name.value}")
+            _collect_class(ctx, stmt, f"{qualname}.{stmt.name.value}", (*prefix, stmt))
         elif isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
+                if ctx is not None:
+                    ctx.paths[id(small)] = (*prefix, stmt)
                 if isinstance(small, cst.Assign):
                     for t in small.targets:
                         if isinstance(t.target, cst.Name):

@@ -37,6 +37,7 @@ class Walker(Resolver):
         self.sql_jobs: list[raw_sql.SqlJob] = []
         self.forces: list[tuple[str, str]] = []
         self.resolver_frame: Frame | None = None
+        self.path: list = []  # statements enclosing the one being walked (for positions)
         self._core_tables = {
             name: string_value(positional(value)[0]) if positional(value) else None
             for name, (value, _) in ctx.constants.items()
@@ -56,6 +57,13 @@ class Walker(Resolver):
                 self.stmt(stmt, frame)
 
     def stmt(self, stmt, frame: Frame) -> None:
+        self.path.append(stmt)
+        try:
+            self._stmt(stmt, frame)
+        finally:
+            self.path.pop()
+
+    def _stmt(self, stmt, frame: Frame) -> None:
         kind = type(stmt)
         if kind is cst.SimpleStatementLine:
             for small in stmt.body:
@@ -256,7 +264,7 @@ class Walker(Resolver):
 
     # -- helpers for the analysers ----------------------------------------------------------
     def new_record(self, origin: str, model: str | None, node, frame: Frame, table: str | None = None) -> Record:
-        rec = Record(origin, start=node, end=node, function=frame.name)
+        rec = Record(origin, start=node, end=node, function=frame.name, path=tuple(self.path))
         if model or table:
             rec.add_entity(model, table)
         if self.forces:

@@ -294,6 +294,7 @@ def _sqlalchemy(ctx: FileContext, info: ClassInfo, kinds: dict) -> tuple[dict, l
     for stmt in getattr(info.node.body, "body", ()):
         if isinstance(stmt, cst.FunctionDef) and _declared_attr(stmt):
             value = _returned(stmt)
+            ctx.paths[id(stmt.name)] = ctx.paths.get(id(stmt), ())
             if value is not None:
                 fake = cst.Assign(targets=[cst.AssignTarget(cst.Name(stmt.name.value))], value=value)
                 _sa_attr(ctx, info, stmt.name.value, fake, stmt.name, columns, relations, fields, fks, False)
@@ -452,10 +453,11 @@ def _core_tables(ctx: FileContext, fields: list[dict]) -> list[dict]:
                 columns.append(column)
                 if fk:
                     fks[column] = fk
-                fields.append({"path": ctx.path, "_at": expr, "table": name, "model": None, "name": column,
-                               "type": type_name or "", "column_name": column})
+                fields.append({"path": ctx.path, "_at": expr, "_path": ctx.paths.get(id(target), ()), "table": name,
+                               "model": None, "name": column, "type": type_name or "", "column_name": column})
         tenant = _tenant_column(ctx, columns)
         table = {"name": name, "model": None, "columns": columns, "tenant_column": tenant, "_at": target,
+                 "_path": ctx.paths.get(id(target), ()),
                  "relations": {}, "abstract": False, "bases": [], "variable": var, "framework": "sqlalchemy",
                  "module": ctx.modname}
         if fks:
@@ -481,6 +483,7 @@ def _table(ctx: FileContext, info: ClassInfo, name, columns, relations, abstract
         "columns": columns,
         "tenant_column": _tenant_column(ctx, columns),
         "_at": info.node.name,
+        "_path": info.path,
         "relations": relations,
         "abstract": bool(abstract),
         "bases": [b.split(".")[-1] for b in info.bases if b != "object"],
@@ -495,5 +498,5 @@ def _field(ctx: FileContext, info: ClassInfo, attr: str, kind: str, column: str,
         target = at.targets[0].target
     elif isinstance(at, cst.AnnAssign):
         target = at.target
-    return {"path": ctx.path, "_at": target, "table": None, "model": info.name, "name": attr,
-            "type": kind, "column_name": column}
+    return {"path": ctx.path, "_at": target, "_path": ctx.paths.get(id(at), ()), "table": None, "model": info.name,
+            "name": attr, "type": kind, "column_name": column}

@@ -40,6 +40,7 @@ class SqlJob:
     ref: str | None = None  # imported constant, resolved by the linker
     constant: str | None = None  # module constant the whole SQL comes from
     origin: str = "raw-sql"
+    path: tuple = ()  # statements holding the sink, outermost first (positions.locate)
 
 
 def method_sink(w, call: cst.Call, name: str, frame) -> bool:
@@ -78,7 +79,7 @@ def _handle(w, call: cst.Call, index: int, frame, strict: bool) -> bool:
     parts = build(expr, w)
     if parts is None:
         return False
-    job = SqlJob(call, frame.name)
+    job = SqlJob(call, frame.name, path=tuple(w.path))
     if len(parts) == 1 and isinstance(parts[0], Ref):
         job.ref = parts[0].qualified
     else:
@@ -105,7 +106,7 @@ def _table_sink(w, call: cst.Call, name: str, frame) -> bool:
         table = parts[0] if parts and len(parts) == 1 and isinstance(parts[0], str) else None
     if not table:
         return False
-    w.sql_jobs.append(SqlJob(call, frame.name, sql=template.format(table)))
+    w.sql_jobs.append(SqlJob(call, frame.name, sql=template.format(table), path=tuple(w.path)))
     _visit_other_args(w, call, expr, frame)
     return True
 

@@ -30,6 +30,7 @@ class Record:
     start: cst.CSTNode  # first token of the chain (positions)
     end: cst.CSTNode  # outermost node of the chain as written at creation
     function: str | None
+    path: tuple = ()  # statements holding the chain, outermost first (positions.locate)
     entities: dict = field(default_factory=dict)  # key -> {"model": str|None, "table": str|None}
     scope: tuple[str, str] | None = None  # applies to every entity (Django lookups, helpers)
     entity_scope: dict = field(default_factory=dict)  # key -> (scope, reason) (SQLAlchemy predicates)

@@ -31,7 +31,7 @@ def test_shared_sql_corpus(tmp_path):
     files = sorted(p.name for p in CORPUS.glob("*.sql"))
     assert report["summary"]["files"] == len(files)
     # Deliberately invalid statements are reported, each with its file and line.
-    invalid = [e for e in report["errors"] if e["path"].endswith("optimizer_qualify_columns__invalid.sql")]
+    invalid = [e for e in report["errors"] if e["path"].endswith("optimizer_annotate_functions.sql")]
     assert invalid and all(e["line"] > 0 for e in invalid)
     assert all(e["message"] for e in report["errors"])
 
