@@ -80,7 +80,7 @@ class Series:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="0: only the checks asked for")
     parser.add_argument("--version", default=PRETIX_VERSION, help="pretix release to scan")
     parser.add_argument("--bandit", help="bandit executable (default: installed into benchmarks/_work)")
     parser.add_argument("--skip-bandit", action="store_true")
@@ -119,8 +119,9 @@ def main() -> None:
                     series["pre-commit: 10 changed files, warm"].runs.append(pre_commit(tree, cache, changed, round_no))
         if bandit:
             series["bandit -r"].runs.append(run_bandit(bandit, tree))
-    report(series, cold_output=series["tenantlint cold, default jobs"].runs[-1].output)
-    print(f"load average after: {load()} (other processes on the machine slow both tools and the workers)")
+    if args.rounds > 0:
+        report(series, cold_output=series["tenantlint cold, default jobs"].runs[-1].output)
+        print(f"load average after: {load()} (other processes on the machine slow both tools and the workers)")
     if args.check_prefilter:
         check_prefilter(tree, files)
     if args.profile:

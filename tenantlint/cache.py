@@ -58,7 +58,7 @@ CACHEDIR_TAG = (
     "# For information about cache directory tags, see https://bford.info/cachedir/\n"
 )
 _FACT_LISTS = ("tables", "queries", "routes", "fields", "suppressions", "errors")
-_FACT_MAPS = ("imports", "constants")
+_FACT_MAPS = ("imports", "constants", "web")
 _NOT_CACHED_KINDS = {"limit", "crash"}  # may not happen again: time limit, memory, a dead worker
 
 

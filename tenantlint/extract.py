@@ -39,6 +39,7 @@ def extract(path: str, data: bytes, config: Config) -> dict:
                 from tenantlint.python import extract_python
 
                 facts = extract_python(path, data, config)
+                _add_web_facts(path, data, config, facts)
             if MARKER in data:  # the filter stage needs them; other files pay nothing
                 facts["suppressions"] = collect_suppressions(path, data, language)
             return facts
@@ -51,6 +52,25 @@ def extract(path: str, data: bytes, config: Config) -> dict:
         return _failed(path, language, "nested too deeply to analyse (recursion limit)", "limit")
     except MemoryError:
         return _failed(path, language, "out of memory while analysing", "limit")
+
+
+def _add_web_facts(path: str, data: bytes, config: Config, facts: dict) -> None:
+    """Routes, handlers and export code (:mod:`tenantlint.web`): its own cheap pass."""
+    if any(e.get("kind") in ("limit", "read") for e in facts["errors"]):
+        return
+    from tenantlint.web import extract_web
+
+    try:
+        found = extract_web(path, data, config)
+    except RecursionError:
+        return
+    except Exception as exc:  # noqa: BLE001 - routes are one part of a file's facts: keep the rest
+        facts["errors"].append(error(path, 0, f"internal error in route extraction: {type(exc).__name__}: {exc}",
+                                     "internal"))
+        return
+    if found:
+        facts["routes"] = found["routes"]
+        facts["web"] = found["web"]
 
 
 @contextlib.contextmanager

@@ -8,7 +8,10 @@ FileFacts::
     {"path": "crm/views.py", "language": "python" | "sql",
      "tables":  [Table],      # declared tables: SQL DDL or ORM models
      "queries": [Query],      # every database access found in the file
-     "routes":  [Route],      # HTTP routes (Python only)
+     "routes":  [Route],      # HTTP route registrations (Python only)
+     "web":     {"handlers": [...], "groups": [...], "mounts": [...], "settings": {...}},
+                              # views, export code, url prefixes, project defaults: see
+                              # tenantlint.web (each key only when non-empty)
      "fields":  [Field],      # declared columns, for sensitive-field checks
      "imports": {local name: "module.path.Name"},   # Python only, for cross-file linking
      "constants": {NAME: {"sql": str, "line": int}}, # module-level SQL string constants
@@ -28,10 +31,15 @@ Ref::     {"table": "contacts" | None, "model": "Contact" | None, "alias": "c" |
            "use": "read" | "write" | "export",
            "scope": "direct" | "join" | "anchor" | "helper" | "none",
            "reason": "why this verdict, in a few words"}
+Route::   {"framework": "flask" | "fastapi" | "django" | "drf", "path": "/export" (as written,
+           without group prefixes), "methods": ["GET"], "handler": "crm.views.export" (qualified
+           through the file's imports), "group", "auth": [markers], "public": [markers],
+           "file", "line", "column"}
 Error::   {"path", "line", "message", "kind": "parse" | "read" | "limit" | ...}
 
 The linker (``tenantlint.link``) adds ``tenant_owned`` and ``tenant_column`` to each Ref from the
-whole-project schema and hands one input document to the policies.
+whole-project schema, joins routes to their handlers across files (``tenantlint.routes``) and
+hands one input document to the policies.
 """
 
 from __future__ import annotations
@@ -49,6 +57,7 @@ def new_file_facts(path: str, language: str) -> dict[str, Any]:
         "tables": [],
         "queries": [],
         "routes": [],
+        "web": {},
         "fields": [],
         "imports": {},
         "constants": {},

@@ -18,6 +18,7 @@ from __future__ import annotations
 import fnmatch
 
 from tenantlint.config import Config, table_matches
+from tenantlint.routes import link_routes
 
 PLAINTEXT_TYPES = {
     "charfield", "textfield", "emailfield", "slugfield", "jsonfield", "urlfield", "genericipaddressfield",
@@ -31,6 +32,8 @@ def link(files: list[dict], config: Config) -> dict:
     models = _models(files)
     tables = _tables(files, models, config)
     model_tables = {name: info["table"] for name, info in models.items()}
+    fields = [_link_field(f, tables, model_tables, config) for facts in files for f in facts.get("fields", [])]
+    _drop_encrypted(tables, fields)
     constants = _constants(files)
     queries = []
     for facts in files:
@@ -38,37 +41,58 @@ def link(files: list[dict], config: Config) -> dict:
             query = _resolve_constant(query, constants, config)
             if query is None:
                 continue
-            refs = [_link_ref(ref, tables, model_tables, config) for ref in query.get("refs", [])]
+            refs = [_link_ref(ref, tables, models, config) for ref in query.get("refs", [])]
             queries.append({**query, "index": len(queries), "refs": refs})
-    fields = [_link_field(f, tables, model_tables, config) for facts in files for f in facts.get("fields", [])]
-    routes = [dict(r) for facts in files for r in facts.get("routes", [])]
+    routes = link_routes(files, queries, config)  # also marks exports and each query's route
     return {"version": 1, "tables": tables, "queries": queries, "routes": routes, "fields": fields}
 
 
 def _models(files: list[dict]) -> dict[str, dict]:
-    """Model class name -> {table, tenant_column, bases, ...}, inheritance resolved."""
+    """Model class name -> {table, tenant_column, bases, ...}, inheritance resolved.
+
+    Bases are followed by their import path (``base_paths``) when the extractor knows it, so
+    a third-party ``Device`` base is not mistaken for the project's own ``Device`` model.
+    """
     models: dict[str, dict] = {}
+    qualified: dict[str, dict] = {}
     for facts in files:
         for table in facts.get("tables", []):
             if table.get("model"):
-                models.setdefault(table["model"], {**table, "table": table.get("name"), "path": facts.get("path")})
-    for name in models:
-        models[name]["tenant_column"] = _inherited_tenant_column(name, models, set())
+                entry = models.setdefault(table["model"],
+                                          {**table, "table": table.get("name"), "path": facts.get("path")})
+                if table.get("module"):
+                    qualified.setdefault(f"{table['module']}.{table['model']}", entry)
+    resolved = {name: _inherited(model, models, qualified, set()) for name, model in models.items()}
+    for name, (tenant_column, table) in resolved.items():
+        models[name]["tenant_column"] = tenant_column
+        models[name]["table"] = table
     return models
 
 
-def _inherited_tenant_column(name: str, models: dict, seen: set) -> str | None:
-    model = models.get(name)
-    if model is None or name in seen:
-        return None
-    seen.add(name)
-    if model.get("tenant_column"):
-        return model["tenant_column"]
-    for base in model.get("bases", []):
-        found = _inherited_tenant_column(base.rsplit(".", 1)[-1], models, seen)
-        if found:
-            return found
-    return None
+def _inherited(model: dict, models: dict, qualified: dict, seen: set) -> tuple[str | None, str | None]:
+    """(tenant column, table) of a model: its own, else the nearest base's.
+
+    A table is inherited only from a base that is not abstract (Django multi-table or proxy
+    models, SQLAlchemy single-table subclasses); a tenant column from any base."""
+    if id(model) in seen:
+        return None, None
+    seen.add(id(model))
+    tenant_column, table = model.get("tenant_column"), model.get("table")
+    for base in _bases(model, models, qualified):
+        if tenant_column and table:
+            break
+        base_column, base_table = _inherited(base, models, qualified, seen)
+        tenant_column = tenant_column or base_column
+        if table is None and not base.get("abstract"):
+            table = base_table
+    return tenant_column, table
+
+
+def _bases(model: dict, models: dict, qualified: dict) -> list[dict]:
+    paths = model.get("base_paths")
+    if paths:
+        return [qualified[p] for p in paths if p in qualified]
+    return [models[b.rsplit(".", 1)[-1]] for b in model.get("bases", []) if b.rsplit(".", 1)[-1] in models]
 
 
 def _tables(files: list[dict], models: dict, config: Config) -> dict[str, dict]:
@@ -101,16 +125,25 @@ def _tables(files: list[dict], models: dict, config: Config) -> dict[str, dict]:
     return dict(sorted(tables.items()))
 
 
-def _link_ref(ref: dict, tables: dict, model_tables: dict, config: Config) -> dict:
+def _drop_encrypted(tables: dict, fields: list[dict]) -> None:
+    """A sensitive column declared with an encrypted type leaves an export as ciphertext:
+    messages about exported sensitive columns name only the plaintext ones."""
+    encrypted = {((f.get("table") or "").lower(), (f.get("column_name") or f.get("name") or "").lower())
+                 for f in fields if f.get("encrypted")}
+    for name, entry in tables.items():
+        entry["sensitive_columns"] = [c for c in entry["sensitive_columns"] if (name, c) not in encrypted]
+
+
+def _link_ref(ref: dict, tables: dict, models: dict, config: Config) -> dict:
     table = ref.get("table")
     model = ref.get("model")
     if not table and model:
-        table = model_tables.get(model) or model.lower()
+        table = (models.get(model) or {}).get("table") or model.lower()
     info = tables.get((table or "").lower())
     owned = bool(info and info["tenant_owned"])
     if info is None and model and table_matches(model, config.tenant_tables):
         owned = not table_matches(model, config.global_tables)
-    return {
+    linked = {
         **ref,
         "table": table,
         "model": model or (info or {}).get("model"),
@@ -118,6 +151,25 @@ def _link_ref(ref: dict, tables: dict, model_tables: dict, config: Config) -> di
         "tenant_column": (info or {}).get("tenant_column"),
         "sensitive_columns": (info or {}).get("sensitive_columns", []),
     }
+    parent = _tenant_parent(ref, models, tables)
+    if parent is not None:
+        linked["scope"] = "join"
+        linked["reason"] = f"filtered by a {parent} object ({parent} rows are tenant-owned)"
+    return linked
+
+
+def _tenant_parent(ref: dict, models: dict, tables: dict) -> str | None:
+    """The related tenant-owned model of an unscoped Django ``fk=<object>`` filter, if any:
+    children filtered by their parent object are as scoped as the parent was when loaded."""
+    if ref.get("scope") != "none" or not ref.get("parent_lookups"):
+        return None
+    relations = (models.get(ref.get("model") or "") or {}).get("relations") or {}
+    for lookup in ref["parent_lookups"]:
+        target = relations.get(lookup.split("__", 1)[0])
+        target_table = (models.get(target or "") or {}).get("table")
+        if target_table and tables.get(target_table.lower(), {}).get("tenant_owned"):
+            return target
+    return None
 
 
 def _link_field(field: dict, tables: dict, model_tables: dict, config: Config) -> dict:

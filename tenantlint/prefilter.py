@@ -61,7 +61,12 @@ PYTHON_TOKENS: tuple[bytes, ...] = (
     # Routes and views (a view's decorators decide whether an export route is protected).
     b"route(", b"urlpatterns", b"re_path(", b"router.", b"@app.", b"@bp.", b"@blueprint.", b"@api.",
     b"Blueprint", b"APIRouter", b"FastAPI", b"Flask", b"View", b"add_url_rule", b"api_view", b"@action",
-    b"(request",
+    b"(request", b"register_blueprint", b"include_router", b"before_request",
+    # Project defaults that decide whether a view is protected (Django settings).
+    b"REST_FRAMEWORK", b"MIDDLEWARE",
+    # Export code: rows written to CSV, Excel, JSON files or downloads.
+    b"writerow", b"to_csv", b"to_excel", b"StreamingHttpResponse", b"FileResponse", b"StreamingResponse",
+    b"send_file",
     # SQL in upper case (any case is in the regex), and inline suppressions.
     b"SELECT", b"INSERT", b"UPDATE", b"DELETE", b"MERGE", b"TRUNCATE", b"COPY", b"CREATE TABLE",
     b"tenantlint",

@@ -46,13 +46,20 @@ def _text(result: ScanResult) -> str:
             lines.append("    " + " " * _caret_offset(code, finding["column"]) + "^")
         route = finding.get("route")
         if route:
-            methods = ",".join(route.get("methods") or [])
-            lines.append(f"    reached from route {methods} {route.get('path')} ({route.get('handler')})".rstrip())
+            lines.append(f"    reached from {route_text(route)}")
     for err in result.errors:
         where = f"{err['path']}:{err['line']}" if err.get("line") else err["path"]
         lines.append(f"{where}: not analysed: {err['message']}")
     lines.append(summary_line(result))
     return "\n".join(lines) + "\n"
+
+
+def route_text(route: dict) -> str:
+    """``route GET /export (crm.views.export)``; a view no URL route reaches is named alone."""
+    if not route.get("path"):
+        return f"view {route.get('handler')} (no URL route seen)"
+    methods = ",".join(route.get("methods") or []) or "ANY"
+    return f"route {methods} {route.get('path')} ({route.get('handler')})"
 
 
 def summary_line(result: ScanResult) -> str:

@@ -51,8 +51,17 @@ violations := [v |
 ]
 
 endpoint_message(route) := concat("", [
-	"route ", route_methods(route), " ", route.path, " (", route.handler,
-	") exports data and has no authentication marker: anyone who finds the URL can download it",
+	route_label(route), " exports data", sensitive_hint(route),
+	" and has no authentication marker: anyone who finds the URL can download it",
 ])
+
+# A view no URL configuration in the scan reaches has no path: name the handler.
+route_label(route) := concat("", ["route ", route_methods(route), " ", route.path, " (", route.handler, ")"]) if {
+	object.get(route, "path", "") != ""
+} else := concat("", ["view ", route.handler, " (no URL route seen)"])
+
+sensitive_hint(route) := concat("", [", including sensitive columns ", concat(", ", route.sensitive_columns), ","]) if {
+	count(object.get(route, "sensitive_columns", [])) > 0
+} else := ""
 
 route_methods(route) := concat(",", route.methods) if count(object.get(route, "methods", [])) > 0 else := "ANY"

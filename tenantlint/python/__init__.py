@@ -1,13 +1,30 @@
 """Python extraction: one file's bytes -> FileFacts (see :mod:`tenantlint.facts`).
 
-Pure: no imports of the scanned code, no cross-file lookups, no global state. The file is
-parsed once with libcst; :mod:`.extractor` walks it; positions are computed at the end
-for the nodes that became facts (:mod:`.positions` explains why not PositionProvider).
+Pure: no imports of the scanned code, no cross-file lookups, no global state (the
+recursion limit is raised for the call and restored). The file is parsed once with libcst
+(:mod:`.guard` first refuses the few inputs libcst crashes or stalls on); :mod:`.extractor`
+walks it once; positions are computed at the end for the nodes that became facts only
+(:mod:`.positions`: CPython's ``ast`` for statement lines, code generation of just the
+statements that hold facts, measured against PositionProvider and full generation).
 
-Modules: ``context`` (imports, constants, classes), ``models`` (tables, fields),
-``extractor`` (the walk), ``orm_django`` + ``django_lookups`` + ``django_views``,
-``orm_sqlalchemy``, ``raw_sql`` + ``strings`` (SQL built from Python expressions),
-``records`` (a query under construction), ``frames``, ``chains``, ``tree``, ``positions``.
+Modules: ``context`` (imports, constants, classes), ``models`` (Table and Field facts),
+``extractor`` (the walk), ``orm_django`` + ``django_lookups`` + ``django_views`` (querysets,
+filters and Q objects, class-based views), ``orm_sqlalchemy``, ``raw_sql`` + ``strings``
+(SQL sinks, SQL text built from Python expressions), ``checks`` (ownership checked after a
+fetch), ``records`` (a query under construction), ``frames`` (variables and assignments),
+``chains`` (method chains), ``tree`` (node helpers), ``positions``, ``guard``.
+
+Beyond facts.py: Django refs carry ``lookups`` (the filter in CNF, raw lookup paths),
+``manager`` (``objects``, ``all_objects``: with the Table's ``managers``, an auto-scoping
+manager such as django-scopes' ScopedManager can be recognised by the linker) and,
+when unscoped, ``parent_lookups`` (``fk=<object>`` lookups a linker can accept as scoped
+when ``fk`` is a relation); a query whose SQL is a constant of another module has
+``sql_ref`` (``pkg.module.NAME``), ``kind`` None and no refs; raw SQL with an opaque
+fragment in a predicate position has ``dynamic`` (its unscoped refs become "helper").
+Tables carry ``framework``, ``module``, ``base_paths`` (bases qualified through imports),
+and where known ``managers``, ``foreign_keys``, ``proxy`` and, for Core tables, ``variable``;
+``name`` is None for a model with no table of its own (abstract, mixin, proxy, SQLAlchemy
+single-table subclass): the linker inherits through ``bases``.
 """
 
 from __future__ import annotations
@@ -20,7 +37,6 @@ import libcst as cst
 from tenantlint.config import Config
 from tenantlint.facts import error, new_file_facts, ref
 from tenantlint.python.context import FileContext, collect
-from tenantlint.python.django_lookups import UNKNOWN  # noqa: F401 - re-exported for tests
 from tenantlint.python.extractor import Walker
 from tenantlint.python.guard import refuse
 from tenantlint.python.models import extract_models
@@ -143,6 +159,8 @@ def _record_query(ctx: FileContext, rec, at) -> dict:
             r = ref(entity["table"], verdict[0], verdict[1], use=use, model=entity["model"])
             if rec.origin == "django":
                 r["lookups"] = rec.lookups
+                if rec.manager:
+                    r["manager"] = rec.manager
                 if rec.parents and verdict[0] == "none":
                     r["parent_lookups"] = list(rec.parents)
             refs.append(r)

@@ -10,7 +10,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from tenantlint.config import Config
-from tenantlint.python.tree import dotted, string_value
+from tenantlint.python.tree import dotted
 
 
 def module_name(path: str) -> str:
@@ -28,7 +28,6 @@ class ClassInfo:
     bases: list[str]  # dotted, as written (``models.Model``)
     methods: set[str] = field(default_factory=set)
     attrs: dict[str, cst.BaseSmallStatement] = field(default_factory=dict)  # class-level NAME = ...
-    reassigns_queryset: bool = False  # some method assigns ``<x>.queryset = ...`` (forms, serializers)
     path: tuple = ()  # enclosing statements, this ClassDef last (see positions.locate)
 
 
@@ -80,7 +79,8 @@ class FileContext:
             name = dotted(alias.name)
             if not name:
                 continue
-            local = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
+            asname = alias.asname.name if alias.asname is not None else None
+            local = asname.value if isinstance(asname, cst.Name) else name
             self.imports[local] = f"{base}.{name}" if base else name
 
     def qualify(self, name: str) -> str:
@@ -114,7 +114,8 @@ def collect(ctx: FileContext) -> None:
                     if isinstance(target, cst.Name):
                         ctx.constants[target.value] = (small.value, target)
                         ctx.paths[id(target)] = (*prefix, stmt)
-                elif isinstance(small, cst.AnnAssign) and small.value is not None and isinstance(small.target, cst.Name):
+                elif (isinstance(small, cst.AnnAssign) and small.value is not None
+                      and isinstance(small.target, cst.Name)):
                     ctx.constants[small.target.value] = (small.value, small.target)
                     ctx.paths[id(small.target)] = (*prefix, stmt)
         elif isinstance(stmt, cst.ClassDef):
@@ -159,8 +160,6 @@ def class_info(node: cst.ClassDef, qualname: str, ctx: FileContext | None = None
             ctx.paths[id(stmt)] = (*prefix, stmt)
         if isinstance(stmt, cst.FunctionDef):
             info.methods.add(stmt.name.value)
-            if _assigns_queryset(stmt):
-                info.reassigns_queryset = True
         elif isinstance(stmt, cst.ClassDef) and ctx is not None:
             _collect_class(ctx, stmt, f"{qualname}.{stmt.name.value}", (*prefix, stmt))
         elif isinstance(stmt, cst.SimpleStatementLine):
@@ -174,6 +173,17 @@ def class_info(node: cst.ClassDef, qualname: str, ctx: FileContext | None = None
                 elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
                     info.attrs[small.target.value] = small
     return info
+
+
+def reassigns_queryset(info: ClassInfo) -> bool:
+    """Does a method assign ``<something>.queryset = ...`` (a form or serializer that narrows
+    a field's choices per request)? Computed on first use, cached on the ClassInfo."""
+    cached = getattr(info, "_reassigns", None)
+    if cached is None:
+        cached = any(_assigns_queryset(stmt) for stmt in getattr(info.node.body, "body", ())
+                     if isinstance(stmt, cst.FunctionDef))
+        info._reassigns = cached
+    return cached
 
 
 def _assigns_queryset(func: cst.FunctionDef) -> bool:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from tenantlint.python.records import SCOPE_RANK
-from tenantlint.python.tree import callee, dotted, is_literal, is_none, is_secret_field, positional, string_value
+from tenantlint.python.records import QS, SCOPE_RANK
+from tenantlint.python.tree import (
+    callee, dotted, is_literal, is_none, is_secret_field, last_name, positional, string_value,
+)
 
 NON_SCOPING_OPS = {
     "gt", "gte", "lt", "lte", "isnull", "contains", "icontains", "startswith", "istartswith", "endswith",
@@ -144,6 +146,11 @@ class Lookups:
         visited = self.w.visit(value, self.frame)
         if _principal(value):
             return "principal"
+        if isinstance(value, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
+            iterable = value.for_in.iter
+            if _from_queryset(iterable) or (isinstance(iterable, cst.Name)
+                                            and isinstance(self.frame.lookup(iterable.value), QS)):
+                return "object"  # ids of the rows another query returned
         if visited is not None or _from_queryset(value):
             return "object"  # another queryset: a subquery, judged on its own
         if _loaded_object(value, field) or self._derived_ids(value) or _same_name_object(value, field):
@@ -330,6 +337,8 @@ def _loaded_object(expr, field: str) -> bool:
         node = expr
         while isinstance(node, cst.Attribute):
             node = node.value
+        if isinstance(node, cst.Call):  # self.get_object().pk
+            return last in ("pk", "id") or last.endswith("_id")
         if not isinstance(node, cst.Name):
             return False
         if last in ("pk", "id") or last.endswith("_id"):
@@ -356,7 +365,7 @@ def _same_name_object(value, field: str) -> bool:
     same name, already in hand (not for plain fields: ``email=email`` is a value)."""
     if not field or field in ("pk", "id") or _scalar_field(field):
         return False
-    last = value.value if isinstance(value, cst.Name) else value.attr.value if isinstance(value, cst.Attribute) else None
+    last = last_name(value)
     return last == field and not _user_input(value)
 
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import libcst as cst
 
-from tenantlint.python import django_views, orm_django, orm_sqlalchemy, raw_sql
+from tenantlint.python import checks, django_views, orm_django, orm_sqlalchemy, raw_sql
 from tenantlint.python.chains import decompose
-from tenantlint.python.context import FileContext, class_info
+from tenantlint.python.context import FileContext, class_info, reassigns_queryset
 from tenantlint.python.frames import Frame
 from tenantlint.python.orm_sqlalchemy import Alias
 from tenantlint.python.records import QS, Record
 from tenantlint.python.strings import Ref, Resolver
-from tenantlint.python.tree import callee, children, dotted, is_camel, positional, string_value
+from tenantlint.python.tree import callee, category, children, dotted, is_camel, positional, string_value
 
 NESTED = {"Prefetch": "prefetch of the rows related to already loaded objects",
           "Subquery": "subquery of another queryset", "Exists": "subquery of another queryset",
@@ -38,6 +38,7 @@ class Walker(Resolver):
         self.forces: list[tuple[str, str]] = []
         self.resolver_frame: Frame | None = None
         self.path: list = []  # statements enclosing the one being walked (for positions)
+        self.returns: dict[str, QS] = {}  # "mod.func" / "mod.Class.method" -> queryset it returns
         self._core_tables = {
             name: string_value(positional(value)[0]) if positional(value) else None
             for name, (value, _) in ctx.constants.items()
@@ -51,7 +52,7 @@ class Walker(Resolver):
 
     def walk_block(self, stmts, frame: Frame) -> None:
         for stmt in stmts:
-            if isinstance(stmt, cst.BaseSmallStatement):
+            if category(type(stmt)) == "small":
                 self.small(stmt, frame)
             else:
                 self.stmt(stmt, frame)
@@ -72,10 +73,21 @@ class Walker(Resolver):
             self.function(stmt, frame)
         elif kind is cst.ClassDef:
             self.klass(stmt, frame)
+        elif kind is cst.If and self._staff_only(stmt.test):
+            frame.current_node = stmt
+            self.visit(stmt.test, frame)
+            self.forces.append(("helper", "in a branch only staff or superusers reach"))
+            try:
+                self.walk_block(stmt.body.body, frame)
+            finally:
+                self.forces.pop()
+            if stmt.orelse is not None:
+                if isinstance(stmt.orelse, cst.If):
+                    self.stmt(stmt.orelse, frame)
+                else:
+                    self.walk_block(stmt.orelse.body.body, frame)
         else:
-            order = frame.order_of(stmt)
-            if order:
-                frame.current = order
+            frame.current_node = stmt
             context = self._scope_context(stmt) if kind is cst.With else None
             if context:
                 self.forces.append(("helper", f"inside {context}(...)"))
@@ -87,21 +99,20 @@ class Walker(Resolver):
 
     def walk_node(self, node, frame: Frame) -> None:
         for child in children(node):
-            if isinstance(child, cst.BaseSuite):
+            kind = category(type(child))
+            if kind == "suite":
                 self.walk_block(child.body, frame)
-            elif isinstance(child, (cst.BaseCompoundStatement, cst.SimpleStatementLine)):
+            elif kind == "stmt":
                 self.stmt(child, frame)
-            elif isinstance(child, cst.BaseExpression):
+            elif kind == "expr":
                 self.visit(child, frame)
-            elif isinstance(child, cst.BaseSmallStatement):
+            elif kind == "small":
                 self.small(child, frame)
             else:
                 self.walk_node(child, frame)
 
     def small(self, small, frame: Frame) -> None:
-        order = frame.order_of(small)
-        if order:
-            frame.current = order
+        frame.current_node = small
         kind = type(small)
         if kind is cst.Assign:
             value = self.visit(small.value, frame)
@@ -117,7 +128,10 @@ class Walker(Resolver):
             self.visit(small.value, frame)
         elif kind is cst.Return:
             if small.value is not None:
-                self.visit(small.value, frame)
+                value = self.visit(small.value, frame)
+                if (frame.kind == "function" and isinstance(value, QS) and value.record is not None
+                        and not value.terminal):
+                    self.returns.setdefault(frame.name, value)
         elif kind is cst.AugAssign:
             self.visit(small.value, frame)
         elif kind in (cst.Import, cst.ImportFrom):
@@ -154,14 +168,7 @@ class Walker(Resolver):
         prefix = frame.name or self.ctx.modname
         name = f"{prefix}.{node.name.value}" if prefix else node.name.value
         inner = Frame("class", name, parent=frame, node=node, cls=info)
-        pushed = info.reassigns_queryset
-        if pushed:
-            self.forces.append(("helper", "the queryset is replaced per request in a method"))
-        try:
-            self.walk_block(node.body.body, inner)
-        finally:
-            if pushed:
-                self.forces.pop()
+        self.walk_block(node.body.body, inner)
 
     # -- expressions ----------------------------------------------------------------------
     def visit(self, expr, frame: Frame):
@@ -177,19 +184,20 @@ class Walker(Resolver):
             return value
         if kind is cst.Await:
             return self.visit(expr.expression, frame)
-        if isinstance(expr, _SKIP_EXPR):
+        if kind in _SKIP_EXPR:
             return None
         self.visit_inner(expr, frame)
+        if kind is cst.Comparison:
+            checks.comparison(self, expr, frame)
         return None
 
     def visit_inner(self, node, frame: Frame) -> None:
         items = node if isinstance(node, (tuple, list)) else children(node)
         for child in items:
-            if isinstance(child, cst.BaseExpression):
+            kind = category(type(child))
+            if kind == "expr":
                 self.visit(child, frame)
-            elif isinstance(child, (cst.BaseSuite, cst.BaseStatement)):
-                continue
-            else:
+            elif kind == "other":
                 self.visit_inner(child, frame)
 
     def visit_args(self, call: cst.Call, frame: Frame, force=None, skip=None) -> list:
@@ -203,6 +211,11 @@ class Walker(Resolver):
 
     def chain(self, expr, frame: Frame):
         base, links = decompose(expr)
+        known = self._helper_call(base, links, frame)
+        if known is not None:
+            value, start = known
+            analyser = orm_django if value.record.origin == "django" else orm_sqlalchemy
+            return analyser.apply(self, QS(value.record), links, start, frame)
         value = orm_django.chain(self, base, links, frame)
         if value is not orm_django.NOT_MINE:
             return value
@@ -217,6 +230,25 @@ class Walker(Resolver):
         self.rest(links, 0, frame)
         return value if not links else None
 
+    def _helper_call(self, base, links, frame: Frame):
+        """``base_queryset().filter(...)`` / ``self._visible().filter(...)``: a function of this
+        file (walked before) that returns a queryset. Its record is refined at the call site,
+        so a helper whose callers all scope its result is scoped."""
+        if not self.returns:
+            return None
+        if isinstance(base, cst.Call) and isinstance(base.func, cst.Name):
+            found = self.returns.get(f"{self.ctx.modname}.{base.func.value}")
+            if found is not None:
+                self.visit_args(base, frame)
+                return found, 0
+        elif (isinstance(base, cst.Name) and base.value in ("self", "cls") and frame.cls is not None and links
+              and links[0].kind == "call" and links[0].name not in ("get_queryset", "get_object")):
+            found = self.returns.get(f"{self.ctx.modname}.{frame.cls.qualname}.{links[0].name}")
+            if found is not None:
+                self.visit_args(links[0].node, frame)
+                return found, 1
+        return None
+
     def rest(self, links, start: int, frame: Frame) -> None:
         """Walk the arguments of links no analyser claimed, checking raw-SQL sinks."""
         for link in links[start:]:
@@ -225,6 +257,7 @@ class Walker(Resolver):
                     continue
                 force = ("join", "subquery of another query") if link.name in CONDITION_METHODS else None
                 self.visit_args(link.node, frame, force=force)
+                checks.call(self, link.node, link.name, frame)
             elif link.kind == "sub":
                 self.visit_inner(link.node.slice, frame)
 
@@ -243,10 +276,30 @@ class Walker(Resolver):
             self.visit_args(call, frame, force=("join", NESTED[name]))
             return None
         self.visit_args(call, frame)
+        checks.call(self, call, name, frame)
         return None
 
     def raw_sink(self, call: cst.Call, name: str, frame: Frame) -> bool:
         return raw_sql.method_sink(self, call, name, frame)
+
+    def _staff_only(self, test) -> bool:
+        """``if request.user.is_superuser:`` and the like: a branch for the operator's staff,
+        where reading every tenant's rows is the point."""
+        names = []
+        node = test
+        while isinstance(node, (cst.UnaryOperation, cst.BooleanOperation)):
+            if isinstance(node, cst.UnaryOperation):
+                return False  # ``if not user.is_staff:`` guards the other branch
+            names.append(node.right)
+            node = node.left
+        names.append(node)
+        for part in names:
+            while isinstance(part, cst.Call):
+                part = part.func
+            text = (dotted(part) or "").lower()
+            if any(w in text for w in ("is_superuser", "is_staff", "staff_session", "is_admin", "superuser")):
+                return True
+        return False
 
     def _scope_context(self, node: cst.With) -> str | None:
         """``with scope(organizer=o):``, ``with tenant_context(t):``: queries inside run
@@ -269,6 +322,8 @@ class Walker(Resolver):
             rec.add_entity(model, table)
         if self.forces:
             rec.forced = self.forces[-1]
+        elif frame.kind == "class" and frame.cls is not None and reassigns_queryset(frame.cls):
+            rec.forced = ("helper", "the queryset is replaced per request in a method")
         self.records.append(rec)
         return rec
 

@@ -21,7 +21,7 @@ class Frame:
     cls: ClassInfo | None = None  # the class a method (or class body) belongs to
     func_name: str = ""
     env: dict = field(default_factory=dict)
-    current: int = 0  # index of the statement being walked
+    current_node: object = None  # the statement being walked
     _assigns: dict | None = None
     _order: dict | None = None
     _appends: dict | None = None
@@ -98,9 +98,11 @@ class Frame:
             for el in target.elements:
                 self._record(el.value, "unpack", value, at)
 
-    def order_of(self, node) -> int | None:
+    @property
+    def current(self) -> int:
+        """Index of the statement being walked (the index is built on first need only)."""
         self.index()
-        return self._order.get(id(node))
+        return self._order.get(id(self.current_node), 1 << 30)
 
     def assignments(self, name: str) -> list[tuple[str, cst.BaseExpression]] | None:
         """The value a local name holds at the current statement: its last plain assignment

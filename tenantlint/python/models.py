@@ -9,12 +9,11 @@ single-table subclass) has ``"name": None``.
 
 from __future__ import annotations
 
-import re
-
 import libcst as cst
 import libcst.matchers as m
 
 from tenantlint.python.context import ClassInfo, FileContext, meta_of
+from tenantlint.python.records import snake
 from tenantlint.python.tree import arg, callee, dotted, is_camel, keyword, last_name, positional, string_value
 
 DJANGO_RELATIONS = {"ForeignKey", "OneToOneField", "ParentalKey", "TreeForeignKey", "TreeOneToOneField"}
@@ -191,7 +190,8 @@ def _field_kind(ctx: FileContext, call: cst.Call) -> str | None:
 
 
 def _declared_attr(func: cst.FunctionDef) -> bool:
-    return any((last_name(d.decorator) or last_name(getattr(d.decorator, "value", None))) in ("declared_attr", "directive")
+    names = ("declared_attr", "directive")
+    return any((last_name(d.decorator) or last_name(getattr(d.decorator, "value", None))) in names
                or dotted(d.decorator) in ("declared_attr.directive", "declared_attr.cascading")
                for d in func.decorators)
 
@@ -386,9 +386,13 @@ def _sa_type(call: cst.Call) -> tuple[str | None, str | None]:
     return type_name, fk
 
 
+_MAPPED = m.Subscript(value=m.Name("Mapped") | m.Attribute(attr=m.Name("Mapped")))
+_WRAPPERS = {"Optional", "List", "list", "Set", "set", "Sequence", "Union", "DynamicMapped", "WriteOnlyMapped"}
+
+
 def _mapped_type(annotation) -> str | None:
     """``Mapped[Optional[str]]`` -> ``str``; ``Mapped["Account"]`` -> ``Account``."""
-    if annotation is None or not m.matches(annotation, m.Subscript(value=m.Name("Mapped") | m.Attribute(attr=m.Name("Mapped")))):
+    if annotation is None or not m.matches(annotation, _MAPPED):
         return None
     inner = annotation.slice[0].slice
     return _annotation_name(getattr(inner, "value", None))
@@ -400,7 +404,7 @@ def _annotation_name(expr) -> str | None:
         return text.strip().split("[")[-1].rstrip("]").strip("'\"").split(".")[-1] or None
     while isinstance(expr, cst.Subscript):  # Optional[X], List["X"], X | None
         name = last_name(expr.value)
-        if name not in ("Optional", "List", "list", "Set", "set", "Sequence", "Union", "DynamicMapped", "WriteOnlyMapped"):
+        if name not in _WRAPPERS:
             return name
         expr = getattr(expr.slice[0].slice, "value", None)
         text = string_value(expr)
@@ -430,7 +434,7 @@ def _returned(func: cst.FunctionDef):
 
 
 def _snake(name: str) -> str:
-    return re.sub(r"((?<=[a-z0-9])[A-Z]|(?!^)[A-Z](?=[a-z]))", r"_\1", name).lower()
+    return snake(name)
 
 
 # -- SQLAlchemy Core: contacts = Table("contacts", metadata, Column(...)) ------------------

@@ -17,7 +17,7 @@ import libcst as cst
 from tenantlint.python.chains import Link, base_call_name
 from tenantlint.python.django_lookups import Lookups, best, texts
 from tenantlint.python.records import QS, Record
-from tenantlint.python.tree import callee, dotted, is_camel, positional, string_value
+from tenantlint.python.tree import dotted, is_camel, last_name, positional, string_value
 
 NOT_MINE = object()
 
@@ -67,6 +67,7 @@ def _root(w, base, links, frame):
         model, consumed = _manager(w, base, links, frame)
         if model is not None:
             rec = w.new_record("django", model, links[consumed - 1].node, frame)
+            rec.manager = links[consumed - 1].name
             return QS(rec), consumed
         if base.value == "self" and frame.cls is not None:
             return _view_root(w, links, frame, base)
@@ -142,9 +143,9 @@ def class_model(w, info) -> str | None:
     while info is not None and seen < 10:
         seen += 1
         small = info.attrs.get("model")
-        value = getattr(small, "value", None)
-        if value is not None and is_camel(getattr(value, "attr", value).value if isinstance(value, (cst.Name, cst.Attribute)) else None):
-            return value.value if isinstance(value, cst.Name) else value.attr.value
+        name = last_name(getattr(small, "value", None))
+        if is_camel(name):
+            return name
         small = info.attrs.get("queryset")
         value = getattr(small, "value", None)
         if value is not None:
@@ -279,13 +280,14 @@ def apply(w, value: QS, links: list[Link], start: int, frame):
 
 
 IDENTIFIER_FIELDS = {"code", "token", "secret", "slug", "identifier", "api_token", "key", "uuid", "nonce", "cart_id",
-                     "hash", "reference", "short_code", "access_token", "invite_code", "serial", "secret_key"}
+                     "hash", "reference", "short_code", "access_token", "invite_code", "serial", "secret_key",
+                     "domain", "domainname", "hostname", "subdomain", "username"}
 
 
 def _uniqueness_check(rec: Record) -> bool:
     """``while Voucher.objects.filter(code=code).exists():``: is a freshly generated code
     free? Every lookup is an equality on an identifier-like field."""
-    paths = [p for clause in rec.lookups for p in clause]
+    paths = [p for clause in rec.lookups for p in clause if p != "~exclude"]
     if not paths:
         return False
     for path in paths:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from tenantlint.python.chains import Link, base_call_name
-from tenantlint.python.records import QS, Record
+from tenantlint.python.records import QS, Record, snake
 from tenantlint.python.tree import callee, is_camel, is_literal, is_secret_field, positional
 
 NOT_MINE = object()
@@ -26,7 +26,7 @@ PASS = {"options", "order_by", "group_by", "limit", "offset", "distinct", "with_
         "execution_options", "params", "correlate", "subquery", "cte", "alias", "scalar_subquery", "label",
         "enable_assertions", "populate_existing", "with_for_update", "yield_per", "returning", "values",
         "unique", "prefix_with", "suffix_with", "slice", "from_self", "reset_joinpoint", "with_only_columns",
-        "set_label_style", "exists", "as_scalar", "autoflush", "limit_by", "fetch", "filter_by_helper",
+        "set_label_style", "exists", "as_scalar", "autoflush", "limit_by", "fetch",
         "with_hint", "with_parent", "ordered_values", "inline", "noload", "lazyload", "undefer"}
 TERMINAL_READS = {"all", "first", "one", "one_or_none", "scalar", "count", "first_or_404", "one_or_404",
                   "paginate", "iterator", "partitions", "fetchall", "__iter__"}
@@ -344,6 +344,8 @@ class Predicates:
             return out
         if self._tenant_attr(col[2]):
             out.scoped[(col[0], col[1])] = ("direct", f"{col[2]} = tenant value")
+        elif col[2] in PK_COLUMNS and col[0] and self._tenant_attr(snake(col[0])):
+            out.scoped[(col[0], col[1])] = ("direct", f"{col[0]}.{col[2]} = tenant value: the tenant's own row")
         elif is_secret_field(col[2]):
             out.scoped[(col[0], col[1])] = ("anchor", f"matched on the secret {col[2]} the caller presents")
         elif col[2] in PK_COLUMNS:
@@ -484,8 +486,10 @@ def _join(w, rec: Record, call: cst.Call, name: str, frame) -> None:
                     rec.edges.add((primary, key))
                     rec.last_joined = key
                 continue
-            if isinstance(expr, cst.Attribute) and column_ref(w, expr, frame) is not None:
-                continue  # join(Contact.account): along a relationship, target unknown here
+            col = column_ref(w, expr, frame) if isinstance(expr, cst.Attribute) else None
+            if col is not None:  # join(Contact.account): along a relationship, to the entity named so
+                rec.rel_joins.add((rec.add_entity(col[0], col[1]), col[2]))
+                continue
         _merge(rec, Predicates(w, frame).of(expr))
     for a in call.args:
         if a.keyword is not None:

@@ -21,6 +21,7 @@ SINK_METHODS = {
     "fetchval": 0, "fetch_all": 0, "fetch_one": 0, "fetch_val": 0, "iterate": 0, "raw": 0, "read_sql": 0,
     "read_sql_query": 0, "copy_expert": 0, "copy": 0, "query": 0, "execute_async": 0, "run_sql": 0,
     "execute_sql": 0, "select_all": 0, "select_one": 0, "select_value": 0, "fetchall": 0, "fetchone": 0,
+    "text": 0,
 }
 SINK_FUNCS = {"text": 0, "read_sql": 0, "read_sql_query": 0, "RawSQL": 0, "execute_values": 1, "execute_batch": 1,
               "run_sql": 0, "execute_sql": 0}
@@ -28,7 +29,7 @@ SINK_FUNCS = {"text": 0, "read_sql": 0, "read_sql_query": 0, "RawSQL": 0, "execu
 TABLE_SINKS = {"read_sql_table": (0, "SELECT * FROM {}"), "copy_to": (1, "COPY {} TO STDOUT")}
 SQL_KEYWORDS = ("sql", "query", "statement", "operation", "stmt", "sql_query", "querystring")
 # Sinks whose name is common outside databases: the SQL must look like a full statement.
-STRICT = {"query", "fetch", "iterate", "copy", "raw", "fetchall", "fetchone"}
+STRICT = {"query", "fetch", "iterate", "copy", "raw", "fetchall", "fetchone", "text"}
 
 
 @dataclass

@@ -11,9 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import re
+
 import libcst as cst
 
 SCOPE_RANK = {"none": 0, "helper": 1, "anchor": 2, "join": 3, "direct": 4}
+
+
+def snake(name: str) -> str:
+    """``ContactNote`` -> ``contact_note`` (also Flask-SQLAlchemy's default table name)."""
+    return re.sub(r"((?<=[a-z0-9])[A-Z]|(?!^)[A-Z](?=[a-z]))", r"_\1", name).lower()
 
 
 def stronger(a: tuple[str, str] | None, b: tuple[str, str] | None) -> tuple[str, str] | None:
@@ -43,9 +50,11 @@ class Record:
     discard: bool = False
     export: bool = False
     code_node: cst.CSTNode | None = None
-    last_joined: str | None = None
-    parents: list = field(default_factory=list)
-    touched: bool = False  # a method was applied (a bare ``Model.objects`` passed along is not judged)  # Django fk=<object> lookups, for the linker  # SQLAlchemy: the entity filter_by() applies to
+    last_joined: str | None = None  # SQLAlchemy: the entity filter_by() applies to
+    rel_joins: set = field(default_factory=set)  # SQLAlchemy join(Owner.rel): (owner key, rel name)
+    parents: list = field(default_factory=list)  # Django fk=<object> lookups, for the linker
+    manager: str | None = None  # Django: the manager attribute the chain starts from (objects, all_objects)
+    touched: bool = False  # a method was applied (a bare ``Model.objects`` passed along is not judged)
 
     def add_entity(self, model: str | None, table: str | None = None) -> str:
         key = model or f"table:{table}"
@@ -67,6 +76,11 @@ class Record:
         """Scope per entity: its own predicates, then joins to scoped entities, then the
         record-wide scope, then the context's."""
         out = dict(self.entity_scope)
+        for owner, rel in self.rel_joins:  # join(Project.org) reaches the entity named like "org"
+            for key, entity in self.entities.items():
+                name = snake(entity["model"] or "")
+                if name and key != owner and rel in (name, name + "s", name + "es"):
+                    self.edges.add((owner, key))
         changed = True
         while changed:
             changed = False

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from tenantlint.python.tree import callee, dotted, positional, string_value
+from tenantlint.python.tree import callee, positional, string_value
 
 
 @dataclass
@@ -361,6 +361,3 @@ def _keyword_match(text: str, strict: bool) -> bool:
             return True
     return False
 
-
-def dotted_or_source(node, resolver: Resolver) -> str:
-    return dotted(node) or resolver.source(node)

@@ -32,17 +32,50 @@ def _fields_of(cls: type) -> tuple[str, ...]:
     return names
 
 
+_IS_NODE: dict[type, bool] = {}
+
+
+def _is_node(kind: type) -> bool:
+    """``isinstance(x, CSTNode)`` by type, cached: CSTNode is an ABC, whose checks are slow."""
+    found = _IS_NODE.get(kind)
+    if found is None:
+        found = _IS_NODE[kind] = issubclass(kind, cst.CSTNode)
+    return found
+
+
+_CATEGORY: dict[type, str] = {}
+
+
+def category(kind: type) -> str:
+    """"suite", "stmt" (compound or simple line), "small", "expr" or "other", cached by type."""
+    found = _CATEGORY.get(kind)
+    if found is None:
+        if issubclass(kind, cst.BaseSuite):
+            found = "suite"
+        elif issubclass(kind, (cst.BaseCompoundStatement, cst.SimpleStatementLine)):
+            found = "stmt"
+        elif issubclass(kind, cst.BaseSmallStatement):
+            found = "small"
+        elif issubclass(kind, cst.BaseExpression):
+            found = "expr"
+        else:
+            found = "other"
+        _CATEGORY[kind] = found
+    return found
+
+
 def children(node: cst.CSTNode):
     """Syntactic children of ``node`` in source order (no whitespace/punctuation)."""
     names = _FIELDS.get(type(node)) or _fields_of(type(node))
     for name in names:
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
-            yield value
-        elif isinstance(value, (tuple, list)):
+        kind = type(value)
+        if kind is tuple or kind is list:
             for item in value:
-                if isinstance(item, cst.CSTNode):
+                if _is_node(type(item)):
                     yield item
+        elif _is_node(kind):
+            yield value
 
 
 def dotted(node: cst.CSTNode | None) -> str | None:

@@ -173,7 +173,10 @@ def _chunks(tokens: list) -> list[list]:
 def _parse_chunk(tokens: list, source: str, original: str, dialect: Dialect, lines: "_LineIndex") -> Statement:
     first, last = tokens[0], tokens[-1]
     line, column = lines.line(first.start), lines.column(first.start)
-    text = original[first.start: last.end + 1]
+    end = last.end + 1
+    while end < len(source) and source[end] == " " and original[end] != " ":  # a rewritten `%s`
+        end += 1
+    text = original[first.start: end]
     end_line = lines.line(last.end)
     tokens, export = _strip_into_outfile(tokens)
     if _is_psql_meta(first):

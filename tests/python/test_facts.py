@@ -18,43 +18,43 @@ def _by_line(facts: dict) -> dict[int, list[tuple]]:
 
 
 @pytest.mark.parametrize("line, expected", [
-    (13, [("Patient", "direct", "read")]),
-    (19, [("Patient", "direct", "read")]),
-    (26, [("Patient", "none", "read")]),
-    (32, [("Patient", "direct", "read")]),
-    (39, [("Patient", "none", "read")]),
-    (45, [("Patient", "direct", "read")]),
-    (57, [("Note", "join", "read")]),
-    (63, [("Appointment", "join", "read")]),
-    (71, [("Patient", "none", "read")]),
-    (78, [("Patient", "direct", "read")]),
-    (84, [("Patient", "direct", "read")]),
-    (91, [("Patient", "none", "read")]),
-    (98, [("Patient", "none", "read")]),
-    (104, [("Patient", "direct", "read")]),
-    (114, [("Patient", "none", "read")]),
-    (121, [("Note", "direct", "read")]),
-    (134, [("Patient", "helper", "read")]),
-    (140, [("Patient", "helper", "read")]),
-    (147, [("Appointment", "none", "read")]),
-    (154, [("Note", "none", "write")]),
-    (160, [("Note", "direct", "write")]),
-    (167, [("Note", "none", "write")]),
-    (179, [("Drug", "none", "read")]),
-    (187, [("Patient", "direct", "read")]),
-    (194, [("Patient", "direct", "read")]),
-    (202, [("Patient", "none", "read")]),
-    (207, [("Note", "join", "read")]),
-    (216, [("Note", "join", "read")]),
-    (224, [("Note", "join", "read")]),
-    (231, [("Appointment", "none", "read")]),
-    (238, [("Appointment", "none", "read")]),
-    (244, [("Appointment", "join", "read")]),
-    (250, [("Appointment", "anchor", "read")]),
-    (256, [("Appointment", "join", "read")]),
-    (263, [("Patient", "none", "read")]),
-    (271, [("Patient", "none", "read")]),
-    (278, [("Patient", "none", "read")]),
+    (17, [("Patient", "direct", "read")]),
+    (23, [("Patient", "direct", "read")]),
+    (30, [("Patient", "none", "read")]),
+    (36, [("Patient", "direct", "read")]),
+    (43, [("Patient", "none", "read")]),
+    (49, [("Patient", "direct", "read")]),
+    (61, [("Note", "join", "read")]),
+    (67, [("Appointment", "join", "read")]),
+    (75, [("Patient", "none", "read")]),
+    (82, [("Patient", "direct", "read")]),
+    (88, [("Patient", "direct", "read")]),
+    (95, [("Patient", "none", "read")]),
+    (102, [("Patient", "none", "read")]),
+    (108, [("Patient", "direct", "read")]),
+    (118, [("Patient", "none", "read")]),
+    (125, [("Note", "direct", "read")]),
+    (138, [("Patient", "helper", "read")]),
+    (144, [("Patient", "helper", "read")]),
+    (151, [("Appointment", "none", "read")]),
+    (158, [("Note", "none", "write")]),
+    (164, [("Note", "direct", "write")]),
+    (171, [("Note", "none", "write")]),
+    (183, [("Drug", "none", "read")]),
+    (191, [("Patient", "direct", "read")]),
+    (198, [("Patient", "direct", "read")]),
+    (206, [("Patient", "none", "read")]),
+    (211, [("Note", "join", "read")]),
+    (220, [("Note", "join", "read")]),
+    (228, [("Note", "join", "read")]),
+    (235, [("Appointment", "none", "read")]),
+    (242, [("Appointment", "none", "read")]),
+    (248, [("Appointment", "join", "read")]),
+    (254, [("Appointment", "anchor", "read")]),
+    (260, [("Appointment", "join", "read")]),
+    (267, [("Patient", "none", "read")]),
+    (275, [("Patient", "none", "read")]),
+    (282, [("Patient", "none", "read")]),
 ])
 def test_django_views(line, expected):
     assert _by_line(facts_of(CLINIC, "clinic/views.py"))[line] == expected
@@ -64,31 +64,60 @@ def test_django_views_emit_nothing_else():
     facts = facts_of(CLINIC, "clinic/views.py")
     by_line = _by_line(facts)
     # related managers, create(), a get_object_or_404 on a related manager: nothing to judge
-    for line in (50, 127, 172):
+    for line in (54, 131, 176):
         assert line not in by_line
     kinds = {q["line"]: (q["kind"], q["lookup"]) for q in facts["queries"]}
-    assert kinds[26] == ("lookup", True)
-    assert kinds[154] == ("update", False)
-    assert kinds[167] == ("delete", True)
-    assert kinds[271] == ("lookup", True)
+    assert kinds[30] == ("lookup", True)
+    assert kinds[158] == ("update", False)
+    assert kinds[171] == ("delete", True)
+    assert kinds[275] == ("lookup", True)
 
 
 def test_django_query_shape():
     facts = facts_of(CLINIC, "clinic/views.py")
-    q = next(q for q in facts["queries"] if q["line"] == 71)
+    q = next(q for q in facts["queries"] if q["line"] == 75)
     assert q == {
-        "path": "clinic/views.py", "line": 71, "column": 10, "end_line": 71, "end_column": 88,
+        "path": "clinic/views.py", "line": 75, "column": 10, "end_line": 75, "end_column": 88,
         "kind": "select", "origin": "django", "function": "clinic.views.search",
         "code": 'Patient.objects.filter(Q(name__icontains=term)| Q(practice=request.practice))',
         "export": False, "lookup": False,
         "refs": [{"table": None, "model": "Patient", "alias": None, "use": "read", "scope": "none",
-                  "reason": "no tenant filter", "lookups": [["name__icontains", "practice"]]}],
+                  "reason": "no tenant filter", "lookups": [["name__icontains", "practice"]], "manager": "objects"}],
     }
+
+
+@pytest.mark.parametrize("line, expected", [
+    (294, ("Patient", "helper", "patient.practice_id is checked after the fetch")),
+    (302, ("Note", "helper", "has_perm() checks note after the fetch")),
+    (311, ("Note", "none", "no tenant filter")),
+    (319, ("Patient", "helper", "in a branch only staff or superusers reach")),
+    (321, ("Patient", "direct", "practice=... filters on the tenant column")),
+    (329, ("Patient", "none", "no tenant filter")),
+    (336, ("Patient", "helper", "uniqueness check of an identifier: reveals no row")),
+    (344, ("Patient", "none", "no tenant filter")),
+    (351, ("Note", "join", "patient=... matches an object already loaded or another query's rows")),
+    (358, ("Note", "join", "pk=... matches an object already loaded or another query's rows")),
+    (363, ("Note", "anchor", "share_token=... matches a secret the caller presents")),
+    (370, ("Note", "helper", "inside scope(...)")),
+    (377, ("Note", "none", "no tenant filter")),
+])
+def test_how_correct_code_scopes(line, expected):
+    facts = facts_of(CLINIC, "clinic/views.py")
+    q = next(q for q in facts["queries"] if q["line"] == line)
+    assert [(r["model"], r["scope"], r["reason"]) for r in q["refs"]] == [expected]
+
+
+def test_sqlalchemy_checks_and_relationship_joins():
+    by_line = {q["line"]: q for q in facts_of(BILLING, "billing/service.py")["queries"]}
+    assert [(r["model"], r["scope"]) for r in by_line[146]["refs"]] == [("Invoice", "helper")]
+    assert [(r["model"], r["scope"]) for r in by_line[153]["refs"]] == [("Invoice", "join"), ("Org", "direct")]
+    assert [(r["model"], r["scope"]) for r in by_line[158]["refs"]] == [("Invoice", "none"), ("Org", "direct")]
+    assert by_line[162]["dynamic"] == ["where"] and by_line[162]["refs"][0]["scope"] == "helper"
 
 
 def test_django_parent_lookups_for_the_linker():
     facts = facts_of(CLINIC, "clinic/views.py")
-    q = next(q for q in facts["queries"] if q["line"] == 154)
+    q = next(q for q in facts["queries"] if q["line"] == 158)
     assert q["refs"][0].get("parent_lookups") is None  # body="" is a literal
 
 
@@ -265,7 +294,7 @@ def test_sqlalchemy_tables_and_fields():
     invoice = tables["Invoice"]
     assert (invoice["name"], invoice["tenant_column"], invoice["line"]) == ("invoices", "org_id", 37)
     assert invoice["foreign_keys"] == {"org_id": "orgs.id", "customer_id": "customers.id"}
-    assert invoice["relations"] == {"customer": "Customer"}
+    assert invoice["relations"] == {"customer": "Customer", "org": "Org"}
     assert (tables["Subscription"]["name"], tables["Subscription"]["tenant_column"]) == ("subscription", "org_id")
     assert tables["payments"]["model"] is None and tables["payments"]["tenant_column"] == "org_id"
     fields = {(f["model"] or f["table"], f["name"]): f for f in facts["fields"]}
