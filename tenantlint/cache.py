@@ -16,7 +16,8 @@ so an entry is trusted only when all of them match:
 An entry that does not parse, or names another namespace, path or content, is ignored
 and rebuilt, never trusted. Writes go to a temporary file in the same folder and are
 moved in place with ``os.replace``, so two scans at once never leave a half-written
-entry. Namespaces not used for :data:`STALE_AFTER` seconds are removed.
+entry. Namespaces not used for :data:`STALE_AFTER` seconds, or beyond the
+:data:`KEEP_NAMESPACES` most recently used, are removed.
 
 The policies' answer for a whole input document is kept too (:func:`cached_violations`):
 on an unchanged tree the document is the same, and the engine (a child process, ~1 s
@@ -51,6 +52,7 @@ from tenantlint.config import Config
 FORMAT = 1
 DEFAULT_DIR_NAME = ".tenantlint_cache"
 STALE_AFTER = 14 * 24 * 3600
+KEEP_NAMESPACES = 8
 KEEP_RESULTS = 16
 CACHEDIR_TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -242,18 +244,26 @@ def _mark(root: Path) -> None:
 
 
 def _prune(root: Path, keep: Path) -> None:
-    """Remove namespaces (older tenantlint builds or settings) unused for a while."""
+    """Remove namespaces (older tenantlint builds or settings) unused for a while, and all
+    but the :data:`KEEP_NAMESPACES` most recently used (a tenantlint being developed makes a
+    new one at every edit)."""
     now = time.time()
     try:
         folders = [f for f in root.iterdir() if f.is_dir() and f.name.startswith("v") and f != keep]
     except OSError:
         return
+    used = {}
     for folder in folders:
         try:
-            used = (folder / "last-used").stat().st_mtime
+            used[folder] = (folder / "last-used").stat().st_mtime
         except OSError:
-            used = folder.stat().st_mtime if folder.exists() else now
-        if now - used > STALE_AFTER:
+            try:
+                used[folder] = folder.stat().st_mtime
+            except OSError:
+                continue
+    newest_first = sorted(used, key=used.get, reverse=True)
+    for rank, folder in enumerate(newest_first, start=1):  # ``keep`` is the newest of all
+        if rank >= KEEP_NAMESPACES or now - used[folder] > STALE_AFTER:
             shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -136,6 +136,30 @@ def test_settings_that_change_facts_get_their_own_entries(tree):
     assert len(list((tree / ".tenantlint_cache").glob("v*-*"))) == 2
 
 
+def test_old_namespaces_are_removed(tree):
+    import os
+    import time
+
+    from tenantlint import cache
+
+    cache_dir = tree / ".tenantlint_cache"
+    _run(tree)
+    for i in range(cache.KEEP_NAMESPACES + 3):  # other settings, other tenantlint builds
+        old = cache_dir / f"v1-old{i:02}"
+        (old / "ab").mkdir(parents=True)
+        (old / "last-used").touch()
+        os.utime(old / "last-used", (time.time() - 60 * (i + 1),) * 2)
+    stale = cache_dir / "v1-stale"
+    stale.mkdir()
+    (stale / "last-used").touch()
+    os.utime(stale / "last-used", (time.time() - cache.STALE_AFTER - 60,) * 2)
+    _, stats = _run(tree)
+    assert stats.cached == 2
+    left = sorted(p.name for p in cache_dir.glob("v1-*"))
+    assert len(left) == cache.KEEP_NAMESPACES
+    assert "v1-stale" not in left and "v1-old00" in left and f"v1-old{cache.KEEP_NAMESPACES + 2:02}" not in left
+
+
 def test_prefiltered_and_full_facts_do_not_mix(tree):
     _run(tree)
     _, stats = _run(tree, prefilter=False)

@@ -1,0 +1,30 @@
+"""The README's first command: scanning the bundled clinic example from the repository root."""
+
+from tests.conftest import ROOT, run_cli, scan_json
+from tests.markers import compare
+
+
+def test_clinic_example_from_the_repository_root():
+    code, report = scan_json("examples/clinic", "--no-cache", cwd=ROOT)
+    assert code == 1
+    assert [(f["rule"], f["path"], f["line"]) for f in report["findings"]] == [
+        ("missing-tenant-filter", "examples/clinic/queries.sql", 17),
+        ("missing-tenant-filter", "examples/clinic/queries.sql", 21),
+        ("missing-tenant-filter", "examples/clinic/queries.sql", 25),
+        ("unscoped-write", "examples/clinic/queries.sql", 29),
+        ("bulk-export", "examples/clinic/queries.sql", 33),
+        ("unencrypted-sensitive-field", "examples/clinic/schema.sql", 3),
+        ("unencrypted-sensitive-field", "examples/clinic/schema.sql", 10),
+    ]
+    missed, false = compare(ROOT / "examples" / "clinic",
+                            [{**f, "path": f["path"].removeprefix("examples/clinic/")} for f in report["findings"]])
+    assert not missed and not false
+
+
+def test_text_report_shows_the_code_line_and_summary():
+    proc = run_cli("scan", "examples/clinic", "--no-cache", cwd=ROOT)
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("examples/clinic/queries.sql:17:1: error missing-tenant-filter 'patients'")
+    assert lines[1] == "    SELECT name, phone, hiv_status FROM patients WHERE id = %(id)s;"
+    assert lines[2] == "    ^"
+    assert lines[-1].startswith("7 findings (5 error, 0 warning, 2 info); 2 files scanned")
