@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import libcst as cst
-import libcst.matchers as m
 
 from tenantlint.config import Config
 from tenantlint.python.tree import dotted
@@ -197,7 +196,7 @@ def _assigns_queryset(func: cst.FunctionDef) -> bool:
             return
         if isinstance(node, cst.Assign):
             for t in node.targets:
-                if m.matches(t.target, m.Attribute(attr=m.Name("queryset"))):
+                if isinstance(t.target, cst.Attribute) and t.target.attr.value == "queryset":
                     found = True
                     return
         for child in _children_statements(node):

@@ -10,11 +10,10 @@ single-table subclass) has ``"name": None``.
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
 from tenantlint.python.context import ClassInfo, FileContext, meta_of
 from tenantlint.python.records import snake
-from tenantlint.python.tree import arg, callee, dotted, is_camel, keyword, last_name, positional, string_value
+from tenantlint.python.tree import arg, callee, dotted, is_camel, is_name, keyword, last_name, positional, string_value
 
 DJANGO_RELATIONS = {"ForeignKey", "OneToOneField", "ParentalKey", "TreeForeignKey", "TreeOneToOneField"}
 DJANGO_M2M = {"ManyToManyField", "ParentalManyToManyField", "TreeManyToManyField", "GenericRelation",
@@ -97,7 +96,7 @@ def _declarative_bases(ctx: FileContext) -> set[str]:
     """Local names bound to ``declarative_base()`` / ``registry().generate_base()`` / ``db.Model``."""
     out = set()
     for name, (value, _) in ctx.constants.items():
-        if m.matches(value, m.Call()) and (callee(value) or "") in ("declarative_base", "generate_base",
+        if isinstance(value, cst.Call) and (callee(value) or "") in ("declarative_base", "generate_base",
                                                                    "as_declarative", "declarative_base_cls"):
             out.add(name)
         elif dotted(value) in ("db.Model",):
@@ -262,7 +261,7 @@ def _django_target(expr, own: str) -> str | None:
 
 
 def _truthy(expr) -> bool:
-    return m.matches(expr, m.Name("True")) if expr is not None else False
+    return is_name(expr, "True")
 
 
 # -- SQLAlchemy ----------------------------------------------------------------------
@@ -386,13 +385,12 @@ def _sa_type(call: cst.Call) -> tuple[str | None, str | None]:
     return type_name, fk
 
 
-_MAPPED = m.Subscript(value=m.Name("Mapped") | m.Attribute(attr=m.Name("Mapped")))
 _WRAPPERS = {"Optional", "List", "list", "Set", "set", "Sequence", "Union", "DynamicMapped", "WriteOnlyMapped"}
 
 
 def _mapped_type(annotation) -> str | None:
     """``Mapped[Optional[str]]`` -> ``str``; ``Mapped["Account"]`` -> ``Account``."""
-    if annotation is None or not m.matches(annotation, _MAPPED):
+    if not isinstance(annotation, cst.Subscript) or last_name(annotation.value) != "Mapped":
         return None
     inner = annotation.slice[0].slice
     return _annotation_name(getattr(inner, "value", None))

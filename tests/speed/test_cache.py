@@ -4,13 +4,15 @@ never trusted (issue 8)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from tenantlint import runner
+from tenantlint import cache, runner
 from tenantlint.cache import FactsCache
 from tenantlint.config import load_config
 from tenantlint.runner import RunStats, extract_files
@@ -137,11 +139,6 @@ def test_settings_that_change_facts_get_their_own_entries(tree):
 
 
 def test_old_namespaces_are_removed(tree):
-    import os
-    import time
-
-    from tenantlint import cache
-
     cache_dir = tree / ".tenantlint_cache"
     _run(tree)
     for i in range(cache.KEEP_NAMESPACES + 3):  # other settings, other tenantlint builds
