@@ -412,12 +412,8 @@ class _ScopeBuilder:
     def _atom(self, atom: exp.Expression, source: _Source) -> tuple[str, str] | None:
         """How ``atom`` restricts ``source``: (kind, reason), or None if it does not."""
         atom = unparen(atom)
-        sides = equality_sides(atom)
-        if sides is not None:
-            for mine, other in (sides, sides[::-1]):
-                column = self._column_of(mine, source)
-                if column is None:
-                    continue
+        if equality_sides(atom) is not None:
+            for column, other in self._equalities(atom, source):
                 verdict = self._equal_to(source, column, other)
                 if verdict is not None:
                     return verdict
@@ -459,16 +455,28 @@ class _ScopeBuilder:
             return None
         if isinstance(other, exp.Subquery):
             return self._by_subquery(column) if self._subquery_scoped(other, source) else None
-        other = strip_casts(other)
-        if isinstance(other, exp.Column):
-            owners = self._resolve(other, exclude=source)
-            if not owners or any(verdict is None for _, verdict in owners):
-                return None
-            target = other.name.lower()
+        if self._of_scoped_table(other, source):
+            target = strip_casts(other).name.lower()
             if is_tenant:
                 return ("direct", f"{column} = {target} of a scoped table")
             return ("join", f"{column} joins a scoped table")
         return None
+
+    def _equalities(self, atom: exp.Expression, source: _Source):
+        """(column of ``source``, other side) for each way ``atom`` equates one of its columns."""
+        sides = equality_sides(atom)
+        for mine, other in (sides, sides[::-1]) if sides else ():
+            column = self._column_of(mine, source)
+            if column is not None:
+                yield column, other
+
+    def _of_scoped_table(self, node: exp.Expression, source: _Source) -> bool:
+        """``node`` is a column of another table reference that is scoped (a tenant value)."""
+        node = strip_casts(node)
+        if not isinstance(node, exp.Column):
+            return False
+        owners = self._resolve(node, exclude=source)
+        return bool(owners) and all(verdict is not None for _, verdict in owners)
 
     def _by_subquery(self, column: str) -> tuple[str, str]:
         if column in self.a.tenant_columns:
@@ -537,17 +545,11 @@ class _ScopeBuilder:
             if len(clause) != 1:
                 continue
             atom = unparen(clause[0])
-            sides = equality_sides(atom)
-            if sides is not None:
-                for mine, other in (sides, sides[::-1]):
-                    column = self._column_of(mine, source)
-                    if column is None:
-                        continue
+            if equality_sides(atom) is not None:
+                for column, other in self._equalities(atom, source):
                     if self._tenant_value(other):
                         pushed[column] = "value"
-                    elif isinstance(strip_casts(other), exp.Column) and any(
-                        v is not None for _, v in self._resolve(strip_casts(other), exclude=source)
-                    ):
+                    elif self._of_scoped_table(other, source):
                         pushed.setdefault(column, "join")
             elif isinstance(atom, exp.In):
                 column = self._column_of(atom.this, source)
