@@ -1,10 +1,10 @@
 """The project around the scanned paths: its root, and the files that declare its schema.
 
 A pre-commit hook passes only the staged files. A query in ``views.py`` is judged by
-whether ``patients`` is tenant-owned, which ``schema.sql`` or ``models.py`` says. So when a
-scan is given files, it also reads the project's schema-declaring files (found under the
-config file's folder, else the git work tree's top) for context, and reports nothing
-from them. Only files whose text holds a declaration marker are parsed, so this costs one
+whether ``patients`` is tenant-owned, which ``schema.sql`` or ``models.py`` says, and a view
+by whether ``urls.py`` and the settings protect it. So when a scan is given files, it also
+reads the project's schema-declaring and route-declaring files (found under the config
+file's folder, else the git work tree's top) for context, and reports nothing from them. Only files whose text holds a declaration marker are parsed, so this costs one
 read per project file, not one parse.
 """
 
@@ -23,6 +23,10 @@ from tenantlint.discover import discover
 PYTHON_MARKERS = (b"models.Model", b"__tablename__", b"db.Model", b"DeclarativeBase", b"declarative_base",
                   b"django.db import models")
 SQL_MARKER = re.compile(rb"(?i)\b(?:create|alter)\s+table\b")
+# Text of files that route views or set project-wide defaults for them (url configurations,
+# mounts, Django settings): a view's protection and URL are decided there.
+ROUTE_MARKERS = (b"urlpatterns", b"register_blueprint", b"include_router", b"REST_FRAMEWORK",
+                 b"LoginRequiredMiddleware", b"before_request")
 
 
 def project_root(config: Config, cwd: Path) -> Path | None:
@@ -65,15 +69,17 @@ def context_files(paths: list[str], scanned: list[Path], config: Config, cwd: Pa
         return []
     seen = {p.resolve() for p in scanned}
     found = discover([str(root)], config, cwd=cwd)
-    return [file for file in found.files if file.resolve() not in seen and declares_schema(file)]
+    return [file for file in found.files if file.resolve() not in seen and declares_schema(file, routes=True)]
 
 
-def declares_schema(file: Path) -> bool:
-    """Whether ``file`` may declare tables or models (a cheap text test, no parse)."""
+def declares_schema(file: Path, routes: bool = False) -> bool:
+    """Whether ``file`` may declare tables or models, or with ``routes`` route views or set
+    their defaults (a cheap text test, no parse)."""
     try:
         data = file.read_bytes()
     except OSError:
         return False
     if file.suffix == ".sql":
         return SQL_MARKER.search(data) is not None
-    return any(marker in data for marker in PYTHON_MARKERS)
+    markers = PYTHON_MARKERS + ROUTE_MARKERS if routes else PYTHON_MARKERS
+    return any(marker in data for marker in markers)

@@ -3,9 +3,13 @@
 # description: |
 #   ## What it does
 #   Finds HTTP routes that look like exports or dumps (their path, name or body
-#   exports, downloads, dumps or backs up data, or writes a file) and carry no
-#   authentication marker: no `login_required`, `permission_required`,
-#   `jwt_required`, DRF `permission_classes` and the like (config `auth_decorators`).
+#   exports, downloads, dumps or backs up data, or writes tenant rows to a file or a
+#   download) and carry no authentication marker: no `login_required`,
+#   `permission_required`, `jwt_required`, Django auth mixins, DRF
+#   `permission_classes` (or a `DEFAULT_PERMISSION_CLASSES` that requires a user),
+#   FastAPI `Depends(get_current_user)` and the like (config `auth_decorators`).
+#   The finding points at the handler's `def`; a Django view that no URL
+#   configuration in the scan reaches is judged on its own.
 #
 #   ## Why is this bad?
 #   An export endpoint returns many rows at once. Without authentication there is no

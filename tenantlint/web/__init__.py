@@ -11,6 +11,7 @@ Facts (see also :mod:`tenantlint.facts`)::
     routes: [{"framework", "path", "methods", "handler": qualified name, "group", "auth",
               "public", "line", "column", "actions"?, "router"?}]
     web: {"handlers": [handler facts, :mod:`.handlers`],
+          "aliases": [{"name", "target", "auth"}],   # export_view = login_required(ExportView.as_view())
           "groups": [{"name", "framework"?, "prefix"?, "auth"}],   # blueprints, routers, apps
           "mounts": [{"group", "parent", "prefix", "auth"}],        # include(), register_blueprint
           "settings": {"drf_default_permissions"?, "login_required_middleware"?}}
@@ -35,7 +36,8 @@ __all__ = ["extract_web"]
 _TOKENS = re.compile(
     rb"request|route|urlpatterns|router|View|Resource|FastAPI|APIRouter|Flask|Blueprint|REST_FRAMEWORK|"
     rb"MIDDLEWARE|writerow|to_csv|to_excel|to_json|to_parquet|Response|send_file|serialize|json\.dump|"
-    rb"add_url_rule|before_request|Workbook|dump"
+    rb"add_url_rule|before_request|Workbook|dump|Depends|Security|"
+    rb"@\w+\.(?:get|post|put|patch|delete|head|options|api_route)\("
 )
 
 
@@ -57,6 +59,7 @@ def extract_web(path: str, source: bytes, config) -> dict | None:
     local = {r["handler"] for r in routes if r.get("handler")}
     web = {
         "handlers": handlers.collect(mod, local),
+        "aliases": decorated.aliases(mod),
         "groups": decorated.groups(mod),
         "mounts": mounts,
         "settings": settings.collect(mod),

@@ -143,8 +143,7 @@ def permission_verdict(node: ast.AST | None, literal: bool | None = None) -> dic
     entries = permission_names(node)
     names = [" | ".join(e) for e in entries]
     if not literal:
-        return {"auth": True, "names": names or [ast.unparse(node) if node is not None else "?"],
-                "read_public": False}
+        return {"auth": True, "names": [ast.unparse(node) if node is not None else "?"], "read_public": False}
     return _verdict(entries, names)
 
 

@@ -1,4 +1,4 @@
-"""Flask and FastAPI routes: ``@app.route``, ``@bp.get``, ``@router.post``, ``add_url_rule``,
+"""Flask, FastAPI and django-ninja routes: ``@app.route``, ``@bp.get``, ``@router.post``, ``add_url_rule``,
 ``add_api_route``, Flask-RESTful ``add_resource``; their groups (Blueprint, APIRouter, the app)
 with prefixes and dependencies, mounts (``register_blueprint``, ``include_router``) and
 ``before_request`` guards.
@@ -17,22 +17,27 @@ from tenantlint.web.names import Module, arg, callee, dotted, keyword, last, loc
 
 ROUTE_METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
 ROUTE_DECORATORS = ROUTE_METHODS | {"route", "api_route"}
-FLASK_GROUPS = {"Flask", "Blueprint", "Quart", "APIBlueprint", "Sanic"}
+FLASK_GROUPS = {"Flask", "Blueprint", "Quart", "APIBlueprint", "Sanic", "Namespace", "Api"}
 FASTAPI_GROUPS = {"FastAPI", "APIRouter", "Starlette"}
+NINJA_GROUPS = {"NinjaAPI", "Router"}  # django-ninja: FastAPI-like routes on Django
+GROUPS = FLASK_GROUPS | FASTAPI_GROUPS | NINJA_GROUPS
+MOUNTS = {"register_blueprint", "include_router", "mount", "add_router", "add_namespace"}
 _GROUP_NAME = re.compile(r"^(?:app|application|api|bp|blueprint|router|server|\w+_(?:bp|blueprint|router|api|app))$")
 _GUARD_WORDS = re.compile(r"is_authenticated|current_user|login|jwt|abort\(\s*40[13]|unauthori[sz]ed|forbidden|"
                           r"auth|token|g\.user|session\[.user", re.I)
 
 
 def groups(mod: Module) -> list[dict]:
+    """Apps, blueprints and routers bound at module level, with their own prefix and
+    dependencies, and the ``before_request`` guards that protect a group."""
     out = []
     for name, value in mod.bindings.items():
         kind = last(callee(value)) if isinstance(value, ast.Call) else ""
-        if kind in FLASK_GROUPS or kind in FASTAPI_GROUPS:
+        if kind in GROUPS:
             prefix = string(keyword(value, "url_prefix", "prefix")) or ""
-            marks = auth.dependency_markers(keyword(value, "dependencies"), mod)
-            out.append({"name": mod.qualify(name), "framework": "flask" if kind in FLASK_GROUPS else "fastapi",
-                        "prefix": prefix, "auth": marks})
+            marks = auth.dependency_markers(keyword(value, "dependencies"), mod) + _ninja_auth(value)
+            out.append({"name": mod.qualify(name), "framework": _kind_framework(kind), "prefix": prefix,
+                        "auth": marks})
     out += _guards(mod)
     return out
 
@@ -41,8 +46,8 @@ def routes(mod: Module) -> tuple[list[dict], list[dict]]:
     """(route facts, mount facts) of the file."""
     found, mounts = [], []
     for stmt in statements(mod.tree.body):
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            for dec in stmt.decorator_list:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for dec in stmt.decorator_list:  # a class: flask-restx ``@ns.route("/x") class X(Resource)``
                 route = _decorator_route(mod, dec, stmt)
                 if route:
                     found.append(route)
@@ -52,29 +57,43 @@ def routes(mod: Module) -> tuple[list[dict], list[dict]]:
             method = node.func.attr
             if method in ("add_url_rule", "add_api_route", "add_resource", "add_api_websocket_route"):
                 found += _call_routes(mod, node, method)
-            elif method in ("register_blueprint", "include_router", "mount"):
+            elif method in MOUNTS:
                 mount = _mount(mod, node, method)
                 if mount:
                     mounts.append(mount)
     return found, mounts
 
 
+def _kind_framework(kind: str) -> str:
+    return "flask" if kind in FLASK_GROUPS else "ninja" if kind in NINJA_GROUPS else "fastapi"
+
+
+def _ninja_auth(call: ast.Call) -> list[str]:
+    """django-ninja ``auth=django_auth`` on an API, a router or a route (``auth=None`` opens it)."""
+    value = keyword(call, "auth")
+    if value is None or (isinstance(value, ast.Constant) and value.value is None):
+        return []
+    return [f"auth={ast.unparse(value)}"]
+
+
 def _is_group(mod: Module, receiver: str) -> bool:
     value = mod.bindings.get(receiver)
     if isinstance(value, ast.Call):
-        kind = last(callee(value))
-        if kind in FLASK_GROUPS or kind in FASTAPI_GROUPS:
+        if last(callee(value)) in GROUPS:
             return True
-    web = mod.imports_from("flask", "fastapi", "quart", "starlette", "sanic", "flask_smorest", "apiflask")
+    web = mod.imports_from("flask", "fastapi", "quart", "starlette", "sanic", "flask_smorest", "apiflask", "ninja",
+                           "flask_restx", "flask_restful")
     return web and bool(_GROUP_NAME.match(last(receiver)))
 
 
 def _framework(mod: Module, receiver: str) -> str:
     value = mod.bindings.get(receiver)
     kind = last(callee(value)) if isinstance(value, ast.Call) else ""
-    if kind in FASTAPI_GROUPS or (kind not in FLASK_GROUPS and mod.imports_from("fastapi", "starlette")):
-        return "fastapi"
-    return "flask"
+    if kind in GROUPS:
+        return _kind_framework(kind)
+    if mod.imports_from("ninja"):
+        return "ninja"
+    return "fastapi" if mod.imports_from("fastapi", "starlette") else "flask"
 
 
 def _decorator_route(mod: Module, dec, func) -> dict | None:
@@ -87,13 +106,21 @@ def _decorator_route(mod: Module, dec, func) -> dict | None:
     method = dec.func.attr
     if method in ROUTE_METHODS:
         methods = [method.upper()]
+    elif isinstance(func, ast.ClassDef):
+        methods = []  # the class's get/post/... decide
     else:
         methods = [m.upper() for m in (strings(keyword(dec, "methods")) or ["GET"])]
-    marks = auth.dependency_markers(keyword(dec, "dependencies"), mod)
+    marks = auth.dependency_markers(keyword(dec, "dependencies"), mod) + _ninja_auth(dec)
     line, column = location(dec)
-    return {"framework": _framework(mod, receiver), "path": path, "methods": methods,
+    fact = {"framework": _framework(mod, receiver), "path": path, "methods": methods,
             "handler": _local_name(mod, func), "group": mod.qualify(receiver), "auth": marks, "public": [],
             "line": line, "column": column}
+    # Decorators above the route one wrap the function after it was registered: a
+    # ``@login_required`` there protects nothing.
+    above = [auth.decorator_name(d) for d in func.decorator_list[: func.decorator_list.index(dec)]]
+    if above:
+        fact["outer_decorators"] = above
+    return fact
 
 
 def _local_name(mod: Module, func) -> str:
@@ -102,9 +129,8 @@ def _local_name(mod: Module, func) -> str:
 
 
 def _qualnames(mod: Module) -> dict[int, str]:
-    cached = getattr(mod, "_qualnames", None)
-    if cached is not None:
-        return cached
+    if mod._qualnames is not None:
+        return mod._qualnames
     out: dict[int, str] = {}
 
     def visit(node, prefix):
@@ -168,10 +194,37 @@ def unwrap(mod: Module, view) -> tuple[str | None, list[str]]:
     return None, marks
 
 
+def aliases(mod: Module) -> list[dict]:
+    """Module-level names bound to a wrapped or class-based view
+    (``contact_export = login_required(ContactExport.as_view())``): a route naming them
+    reaches the class, with the wrapper's markers."""
+    out = []
+    for name, value in mod.bindings.items():
+        if not isinstance(value, ast.Call) or last(callee(value)) in GROUPS:
+            continue
+        target, marks = unwrap(mod, value)
+        if target and _is_view_call(value):
+            out.append({"name": mod.qualify(name), "target": target, "auth": marks})
+    return out
+
+
+def _is_view_call(value: ast.Call) -> bool:
+    """``X.as_view(...)`` possibly inside wrappers, or a wrapper around a plain name."""
+    while isinstance(value, ast.Call):
+        if last(callee(value)) in ("as_view", "as_view_func"):
+            return True
+        if not value.args:
+            return False
+        value = value.args[0]
+    return isinstance(value, (ast.Name, ast.Attribute))
+
+
 def _mount(mod: Module, call: ast.Call, method: str) -> dict | None:
     parent = dotted(call.func.value)
-    if method == "mount":
-        child, prefix = arg(call, 1, "app"), string(arg(call, 0, "path"))
+    if method in ("mount", "add_router"):  # app.mount("/sub", subapp), api.add_router("/x", router)
+        child, prefix = arg(call, 1, "app", "router"), string(arg(call, 0, "path", "prefix"))
+    elif method == "add_namespace":  # flask-restx api.add_namespace(ns, path="/items")
+        child, prefix = arg(call, 0, "ns"), string(keyword(call, "path"))
     else:
         child = arg(call, 0, "blueprint", "router")
         prefix = string(keyword(call, "url_prefix", "prefix"))
@@ -179,7 +232,8 @@ def _mount(mod: Module, call: ast.Call, method: str) -> dict | None:
     if parent is None or target is None:
         return None
     return {"group": mod.qualify(target), "parent": mod.qualify(parent), "prefix": prefix or "",
-            "auth": auth.dependency_markers(keyword(call, "dependencies"), mod), "replace": method != "include_router"}
+            "auth": auth.dependency_markers(keyword(call, "dependencies"), mod) + _ninja_auth(call),
+            "replace": method == "register_blueprint"}
 
 
 def _guards(mod: Module) -> list[dict]:

@@ -92,9 +92,13 @@ def _unique(spans: list) -> list:
     return [list(s) for s in sorted({tuple(s) for s in spans})]
 
 
+def _method(call: ast.Call) -> str:
+    """``to_csv`` for ``pd.read_sql(q, c).to_csv(f)``: the name called, whatever it is called on."""
+    return call.func.attr if isinstance(call.func, ast.Attribute) else last(callee(call))
+
+
 def _sink_name(call: ast.Call) -> str:
-    name = last(callee(call)) or "call"
-    return name
+    return _method(call) or "call"
 
 
 def _seeds(call, index) -> list[ast.AST]:
@@ -239,7 +243,7 @@ class _Index:
 
     def _sink_kind(self, call: ast.Call) -> str | None:
         name = callee(call) or ""
-        simple = last(name)
+        simple = _method(call)
         if isinstance(call.func, ast.Attribute):
             receiver = call.func.value
             if simple in FILE_METHODS:

@@ -78,7 +78,7 @@ def _function(mod, node, prefix, cls, out, top) -> None:
     params = [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
     first = params[1] if cls is not None and params[:1] in (["self"], ["cls"]) and len(params) > 1 else (
         params[0] if params else None)
-    view = (top and cls is None and first in _REQUEST_PARAMS) or (
+    view = (top and cls is None and first in _REQUEST_PARAMS and not _test_code(mod, node, decorators)) or bool(
         cls is not None and cls.get("view") and (node.name in HTTP_METHODS or node.name in VIEWSET_ACTIONS))
     action = _action(node, mod) if cls is not None else None
     handler = (view or action or marks or public or name in mod.wanted_handlers
@@ -120,8 +120,7 @@ def _class(mod, node, prefix, out, top) -> None:
     fact = {
         "name": name, "kind": "class", "view": view, "bases": [mod.qualify(b) or b for b in bases if b],
         "auth": marks, "public": public, "decorators": [auth.decorator_name(d) for d in node.decorator_list],
-        "drf": any(s.endswith(_DRF_BASE) or s in INHERITED_ACTIONS and s.endswith(("APIView", "ViewSet"))
-                   for s in simple) or "permission_classes" in attrs,
+        "drf": any(s.endswith(_DRF_BASE) for s in simple) or "permission_classes" in attrs,
         "handlers": sorted(m.name for m in node.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
                            and (m.name in HTTP_METHODS or m.name in VIEWSET_ACTIONS)),
         "inherited": sorted({a for s in simple for a in INHERITED_ACTIONS.get(s, ())}),
@@ -135,6 +134,12 @@ def _class(mod, node, prefix, out, top) -> None:
     _body(mod, node.body, name, fact, out)
     if not recorded and fact.get("get_permissions"):
         out.append(fact)
+
+
+def _test_code(mod: Module, node, decorators: list[str]) -> bool:
+    """pytest fixtures and tests take ``request`` too: they are not views."""
+    return (node.name.startswith("test_") or any(last(d) == "fixture" for d in decorators)
+            or mod.imports_from("pytest", "unittest"))
 
 
 def _class_attrs(node: ast.ClassDef) -> dict[str, ast.AST]:

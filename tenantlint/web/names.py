@@ -109,6 +109,9 @@ class Module:
     imports: dict[str, str] = field(default_factory=dict)  # local name -> qualified
     bindings: dict[str, ast.AST] = field(default_factory=dict)  # NAME = <value> at module level
     defined: set[str] = field(default_factory=set)  # module-level def/class names
+    wanted_handlers: set[str] = field(default_factory=set)  # defs the file's own routes point at
+    _sink_lines: list[int] | None = field(default=None, repr=False)
+    _qualnames: dict[int, str] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.modname = module_name(self.path)
@@ -162,7 +165,7 @@ class Module:
 
     def sink_lines(self) -> list[int]:
         """Lines holding text an export sink needs, computed once."""
-        found = getattr(self, "_sink_lines", None)
+        found = self._sink_lines
         if found is None:
             found, line, at = [], 1, 0
             for m in _SINK_TEXT.finditer(self.source):
@@ -212,8 +215,8 @@ def statements(body):
         stmt = stack.pop()
         yield stmt
         inner = []
-        for field in ("body", "orelse", "finalbody"):
-            value = getattr(stmt, field, None)
+        for name in ("body", "orelse", "finalbody"):
+            value = getattr(stmt, name, None)
             if isinstance(value, list):
                 inner += value
         for handler in getattr(stmt, "handlers", ()):

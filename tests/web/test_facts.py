@@ -94,6 +94,7 @@ def test_django_class_markers():
     ("[IsAuthenticated & IsOwner]", {"auth": True, "names": ["IsAuthenticated"], "read_public": False}),
     ("api_settings.DEFAULT_PERMISSION_CLASSES", {"auth": True, "names": ["api_settings.DEFAULT_PERMISSION_CLASSES"],
                                                  "read_public": False}),
+    ("get_permissions_for(self)", {"auth": True, "names": ["get_permissions_for(self)"], "read_public": False}),
 ])
 def test_drf_permission_classes(value, verdict):
     h = handler(f"class A(APIView):\n    permission_classes = {value}\n", "app.views.A")
@@ -180,7 +181,7 @@ def test_flask_routes_groups_and_mounts():
         ("flask", "/export", ["GET", "POST"], "app.main.export", "app.main.bp", [], 9),
         ("flask", "/dump", ["GET"], "app.main.dump", "app.main.app", [], 13),
         ("flask", "/backup", ["GET"], "app.main.backup", "app.main.app", ["login_required"], 20),
-        ("flask", "/x", ["GET"], "app.main.ExportView", "app.main.app", [], 21),
+        ("flask", "/x", ["GET"], "ExportView", "app.main.app", [], 21),
     ]
     assert found["web"]["groups"] == [
         {"name": "app.main.app", "framework": "flask", "prefix": "", "auth": []},
@@ -291,8 +292,9 @@ def test_rows_followed_from_the_sink_back_to_the_query():
         return response
     """
     h = handler(source, "app.views.export")
-    # Line 3 and 4 build qs, line 8 iterates it; count() carries no rows.
-    assert h["sink_spans"] == [[3, 10, 3, 31], [4, 10, 4, 32], [6, 16, 6, 49], [8, 14, 8, 28], [9, 25, 9, 41]]
+    # Lines 3 and 4 build qs, line 8 iterates it, line 9 writes; count() carries no rows.
+    assert h["sink_spans"] == [[3, 10, 3, 31], [4, 10, 4, 32], [5, 13, 5, 23], [6, 42, 6, 52], [8, 14, 8, 27],
+                               [9, 25, 9, 41]]
     assert h["holes"] == [[5, 13, 5, 23]]
     assert h["sinks"] == ["HttpResponse", "writerow"]
 
@@ -317,8 +319,8 @@ def test_sinks(body, sinks):
 def test_response_spans_of_a_view():
     h = handler("def f(request):\n    rows = list(Contact.objects.values('email'))\n"
                 "    return JsonResponse({'rows': rows, 'n': len(rows)})\n", "app.views.f")
-    assert (h["sink_spans"], h["response_spans"]) == ([], [[2, 12, 2, 49], [3, 12, 3, 55], [3, 25, 3, 54]])
-    assert h["holes"] == [[3, 44, 3, 53]]
+    assert (h["sink_spans"], h["response_spans"]) == ([], [[2, 12, 2, 49], [3, 12, 3, 56], [3, 25, 3, 55]])
+    assert h["holes"] == [[3, 45, 3, 54]]
 
 
 def test_functions_that_are_no_handlers_are_not_recorded():
@@ -353,3 +355,14 @@ def test_glob_export_patterns():
 @pytest.mark.parametrize("source", [b"def f(request:\n", b"\xff\xfe request", b"x = " + b"(" * 300 + b")" * 300])
 def test_bad_input_gives_no_facts(source):
     assert extract_web("app/views.py", source, Config()) is None
+
+
+def test_pytest_fixtures_taking_request_are_no_views():
+    source = """
+    import pytest
+
+    @pytest.fixture
+    def export_rows(request):
+        return request.param
+    """
+    assert all(not h["view"] for h in facts(source, path="tests/conftest.py")["web"].get("handlers", []))

@@ -3,8 +3,6 @@ policies see (paths with prefixes, methods, handler, authentication, export shap
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import jsonschema
 import pytest
 
@@ -52,6 +50,8 @@ EXACT = {
         ("bulk-export", "crm/views.py", 118, 21),
         ("unprotected-export-endpoint", "crm/views.py", 123, 1),
         ("bulk-export", "crm/views.py", 126, 43),
+        ("unprotected-export-endpoint", "crm/views.py", 155, 1),
+        ("bulk-export", "crm/views.py", 158, 43),
     ],
     "drf": [
         ("bulk-export", "clinic/api.py", 22, 24),
@@ -90,6 +90,7 @@ EXACT = {
         ("bulk-export", "shop/app.py", 83, 38),
         ("unprotected-export-endpoint", "shop/app.py", 98, 1),
         ("bulk-export", "shop/app.py", 101, 42),
+        ("unprotected-export-endpoint", "shop/app.py", 116, 1),
         ("unencrypted-sensitive-field", "shop/models.py", 18, 5),
     ],
 }
@@ -126,6 +127,10 @@ def test_django_routes():
     assert routes["crm.views.PublicExportView"] == ("/export/public/", ["GET"], False, True, False)
     # include("crm.report_urls") under reports/.
     assert routes["crm.reports.dump_everything"][:3] == ("/reports/dump/", [], False)
+    # Module names bound to a view: contact_dump = ContactDump.as_view(), secure_dump = login_required(...).
+    dumps = sorted((r["path"], r["authenticated"]) for r in _scan("django").document["routes"]
+                   if r["handler"] == "crm.views.ContactDump")
+    assert dumps == [("/dump/", False), ("/dump/secure/", True)]
     # Helpers that take a request are not views of their own: the module's views are routed.
     assert "crm.views.build_csv" not in routes
 
@@ -171,6 +176,7 @@ def test_flask_routes():
     assert routes["shop.app.dump_customers"][:3] == ("/api/v1/dump", ["GET"], False)
     assert routes["shop.app.OrderExport"][:3] == ("/api/v1/orders/export", ["GET"], False)
     assert routes["shop.app.health"] == ("/health", ["GET"], False, False, False)
+    assert routes["shop.app.late_login_export"][2] is False  # login_required above @app.route
 
 
 def test_queries_carry_their_route_and_the_route_its_queries():
