@@ -190,21 +190,25 @@ def _unrouted(project: Project, routed: set[str], config: Config) -> list[dict]:
 # -- queries of each route -------------------------------------------------------------------
 
 def _attach_queries(routes: list[dict], queries: list[dict]) -> None:
-    owners = []  # (handler name, route), most specific first
+    """Give each route the queries of its handler (a function, or a method of its class) and
+    each query its most specific route. Handlers are looked up by the query's enclosing
+    function and its dotted prefixes: linear in queries, not queries × routes."""
+    owners: dict[str, list[dict]] = {}
     for r in routes:
         for h in r.get("_handlers", []):
             if h is not None:
-                owners.append((h["name"], r))
+                owners.setdefault(h["name"], []).append(r)
         if r.get("_class"):
-            owners.append((r["_class"], r))
-    owners.sort(key=lambda o: -len(o[0]))
+            owners.setdefault(r["_class"], []).append(r)
+    attached: dict[int, set] = {id(r): set(r["queries"]) for r in routes}
     for q in queries:
         q.setdefault("route", None)
-        function = q.get("function") or ""
+        parts = (q.get("function") or "").split(".")
         best = None
-        for name, r in owners:
-            if function == name or function.startswith(name + "."):
-                if q["index"] not in r["queries"]:
+        for end in range(len(parts), 0, -1):  # longest prefix first: the most specific handler
+            for r in owners.get(".".join(parts[:end]), ()):
+                if q["index"] not in attached[id(r)]:
+                    attached[id(r)].add(q["index"])
                     r["queries"].append(q["index"])
                 if best is None:
                     best = r
