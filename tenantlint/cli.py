@@ -66,8 +66,9 @@ def cli() -> None:
 @click.option("--policy", "policy_dirs", multiple=True, type=click.Path(file_okay=False),
               help="Extra policy folder (repeatable), added to config 'policies'.")
 @click.option("--opa-url", metavar="URL", help="Evaluate on this OPA server instead of the embedded engine.")
+@click.option("--strict", is_flag=True, help="Exit 2 when any file or statement could not be analysed.")
 def scan(paths, config_path, fmt, output, fail_on, jobs, cache_dir, no_cache, baseline, write_baseline, diff_ref,
-         show_suppressed, ignore_suppressions, policy_dirs, opa_url):
+         show_suppressed, ignore_suppressions, policy_dirs, opa_url, strict):
     """Scan PATHS (default: .) and report findings. Exit 0 clean, 1 findings, 2 errors."""
     from tenantlint.report import render
     from tenantlint.scan import scan as run_scan
@@ -84,6 +85,11 @@ def scan(paths, config_path, fmt, output, fail_on, jobs, cache_dir, no_cache, ba
             fh.write(text)
     else:
         click.echo(text, nl=False)
+    if strict and result.errors:  # a CI gate must not pass on what it did not read
+        files = len({e["path"] for e in result.errors})
+        click.echo(f"tenantlint: error: --strict: {len(result.errors)} error(s) in {files} file(s) "
+                   "that could not be fully analysed (listed under errors)", err=True)
+        return EXIT_ERROR
     return EXIT_FINDINGS if result.failed else EXIT_OK
 
 
