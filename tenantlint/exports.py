@@ -60,6 +60,15 @@ def _bulk_rows(q: dict) -> bool:
     return not _ONE_ROW.search(code)
 
 
+def _in_response(q: dict, handler: dict, route: dict) -> bool:
+    """The query's rows reach the response: through a response constructor, or returned as
+    they are by a routed handler (FastAPI serialises them; an unrouted Django "view" that
+    returns a queryset is a helper, not a response)."""
+    if _inside(q, handler, "response_spans"):
+        return True
+    return route.get("routed", True) is not False and _inside(q, handler, "return_spans")
+
+
 def _inside(q: dict, handler: dict, key: str) -> bool:
     """Does the query start inside one of the handler's ranges (and in none of its holes)?"""
     at = (q.get("line") or 0, q.get("column") or 1)
@@ -105,7 +114,7 @@ def _route_reason(q: dict, routes: list[dict]) -> str | None:
         if not route.get("export_shaped"):
             continue
         for h in _own_handlers(route, q):
-            if _inside(q, h, "response_spans"):
+            if _in_response(q, h, route):
                 return f"returned by export handler {route['handler']}"
             if _WHOLE_TABLE.search(q.get("code") or ""):
                 return f"whole table read in export handler {route['handler']}"
@@ -121,7 +130,7 @@ def _shape(route: dict, queries: list[dict]) -> None:
         if (q.get("export_reason") or "").startswith("rows written"):
             route["export_shaped"] = route["writes_file"] = True
         elif _bulk_rows(q) and any(r.get("tenant_owned") and r.get("scope") == "none" for r in q["refs"]) and any(
-                _inside(q, h, "response_spans") for h in own):
+                _in_response(q, h, route) for h in own):
             route["export_shaped"] = True
     columns = sorted({c for q in tenant for r in q["refs"] if r.get("use") == "export"
                       for c in r.get("sensitive_columns", [])})

@@ -51,6 +51,7 @@ class Flows:
 
     sink_spans: list = field(default_factory=list)
     response_spans: list = field(default_factory=list)
+    return_spans: list = field(default_factory=list)  # returned as they are: a response only if routed
     holes: list = field(default_factory=list)
     sinks: list = field(default_factory=list)  # what writes: "writerow", "to_csv", "FileResponse", ...
 
@@ -76,10 +77,11 @@ def export_flows(func: ast.FunctionDef | ast.AsyncFunctionDef) -> Flows:
         else:
             flows.response_spans += spans
     for value in index.returns:
-        flows.response_spans += [rng(value)] + index.spans_of(_names(value))
+        flows.return_spans += [rng(value)] + index.spans_of(_names(value))
     flows.sink_spans = _unique(flows.sink_spans)
     flows.response_spans = _unique(flows.response_spans)
-    flows.holes = _unique(index.holes) if flows.sink_spans or flows.response_spans else []
+    flows.return_spans = _unique(flows.return_spans)
+    flows.holes = _unique(index.holes) if flows.sink_spans or flows.response_spans or flows.return_spans else []
     flows.sinks = sorted(set(flows.sinks))
     return flows
 

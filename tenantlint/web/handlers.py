@@ -92,7 +92,8 @@ def _function(mod, node, prefix, cls, out, top) -> None:
             "decorators": decorators, "auth": marks, "public": public, "view": bool(view),
             "methods": _methods(node, mod), "drf": "api_view" in {last(d) for d in decorators},
             "called_locally": bool(top and cls is None and view and mod.called(node.name)),
-            "sink_spans": flows.sink_spans, "response_spans": flows.response_spans, "holes": flows.holes,
+            "sink_spans": flows.sink_spans, "response_spans": flows.response_spans,
+            "return_spans": flows.return_spans, "holes": flows.holes,
             "sinks": flows.sinks,
         }
         if action is not None:

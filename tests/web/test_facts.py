@@ -319,8 +319,24 @@ def test_sinks(body, sinks):
 def test_response_spans_of_a_view():
     h = handler("def f(request):\n    rows = list(Contact.objects.values('email'))\n"
                 "    return JsonResponse({'rows': rows, 'n': len(rows)})\n", "app.views.f")
-    assert (h["sink_spans"], h["response_spans"]) == ([], [[2, 12, 2, 49], [3, 12, 3, 56], [3, 25, 3, 55]])
+    assert (h["sink_spans"], h["response_spans"]) == ([], [[2, 12, 2, 49], [3, 25, 3, 55]])
+    assert h["return_spans"] == [[2, 12, 2, 49], [3, 12, 3, 56]]  # the returned JsonResponse(...)
     assert h["holes"] == [[3, 45, 3, 54]]
+
+
+def test_a_queryset_returned_by_an_unrouted_helper_is_not_an_export(tmp_path):
+    from tenantlint.scan import scan
+
+    (tmp_path / "tenantlint.yaml").write_text("tenant_columns: [org_id]\n")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "models.py").write_text(
+        "from django.db import models\n\n\nclass Project(models.Model):\n"
+        "    org = models.ForeignKey('Org', on_delete=models.CASCADE)\n")
+    (tmp_path / "app" / "views.py").write_text(
+        "from .models import Project\n\n\ndef visible(request):\n"
+        "    return Project.objects.exclude(org=request.user.org)\n")
+    found = [(f["rule"], f["line"]) for f in scan(["."], cwd=tmp_path).findings]
+    assert found == [("missing-tenant-filter", 5)]
 
 
 def test_functions_that_are_no_handlers_are_not_recorded():
