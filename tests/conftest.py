@@ -10,6 +10,17 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 SHARED = ROOT.parent / "shared"
 
+# (rule, path, line) of the bundled example, scanned from the repository root.
+CLINIC_FINDINGS = [
+    ("missing-tenant-filter", "examples/clinic/queries.sql", 17),
+    ("missing-tenant-filter", "examples/clinic/queries.sql", 21),
+    ("missing-tenant-filter", "examples/clinic/queries.sql", 25),
+    ("unscoped-write", "examples/clinic/queries.sql", 29),
+    ("bulk-export", "examples/clinic/queries.sql", 33),
+    ("unencrypted-sensitive-field", "examples/clinic/schema.sql", 3),
+    ("unencrypted-sensitive-field", "examples/clinic/schema.sql", 10),
+]
+
 
 def run_cli(*args: str, cwd: Path | str | None = None, env: dict | None = None, input: str | None = None):
     """Run the real command line in a child process: exit code, stdout, stderr."""

@@ -1,21 +1,13 @@
 """The README's first command: scanning the bundled clinic example from the repository root."""
 
-from tests.conftest import ROOT, run_cli, scan_json
+from tests.conftest import CLINIC_FINDINGS, ROOT, run_cli, scan_json
 from tests.markers import compare
 
 
 def test_clinic_example_from_the_repository_root():
     code, report = scan_json("examples/clinic", "--no-cache", cwd=ROOT)
     assert code == 1
-    assert [(f["rule"], f["path"], f["line"]) for f in report["findings"]] == [
-        ("missing-tenant-filter", "examples/clinic/queries.sql", 17),
-        ("missing-tenant-filter", "examples/clinic/queries.sql", 21),
-        ("missing-tenant-filter", "examples/clinic/queries.sql", 25),
-        ("unscoped-write", "examples/clinic/queries.sql", 29),
-        ("bulk-export", "examples/clinic/queries.sql", 33),
-        ("unencrypted-sensitive-field", "examples/clinic/schema.sql", 3),
-        ("unencrypted-sensitive-field", "examples/clinic/schema.sql", 10),
-    ]
+    assert [(f["rule"], f["path"], f["line"]) for f in report["findings"]] == CLINIC_FINDINGS
     missed, false = compare(ROOT / "examples" / "clinic",
                             [{**f, "path": f["path"].removeprefix("examples/clinic/")} for f in report["findings"]])
     assert not missed and not false

@@ -20,6 +20,7 @@ import pytest
 import regopy
 
 from tenantlint.engine.modules import load_modules
+from tests.conftest import CLINIC_FINDINGS
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 120  # seconds, for each CLI run
@@ -86,15 +87,7 @@ def scan_findings(*extra: str) -> list[dict]:
 
 def test_opa_engine_reports_the_same_findings_as_the_embedded_engine(opa_server):
     embedded = scan_findings()
-    assert [(f["rule"], f["path"], f["line"]) for f in embedded] == [
-        ("missing-tenant-filter", "examples/clinic/queries.sql", 17),
-        ("missing-tenant-filter", "examples/clinic/queries.sql", 21),
-        ("missing-tenant-filter", "examples/clinic/queries.sql", 25),
-        ("unscoped-write", "examples/clinic/queries.sql", 29),
-        ("bulk-export", "examples/clinic/queries.sql", 33),
-        ("unencrypted-sensitive-field", "examples/clinic/schema.sql", 3),
-        ("unencrypted-sensitive-field", "examples/clinic/schema.sql", 10),
-    ]
+    assert [(f["rule"], f["path"], f["line"]) for f in embedded] == CLINIC_FINDINGS
 
     via_opa = scan_findings("--opa-url", opa_server)
 
