@@ -59,3 +59,15 @@ def base_call_name(base: cst.BaseExpression) -> str | None:
     if isinstance(base, cst.Call) and isinstance(base.func, cst.Name):
         return base.func.value
     return None
+
+
+NOT_MINE = object()  # a chain whose root belongs to another ORM (or to none)
+
+
+def follow(root_of, apply, w, base, links: list, frame):
+    """Run one ORM's ``apply`` over a chain whose root that ORM's ``root_of`` recognises."""
+    root = root_of(w, base, links, frame)
+    if root is None:
+        return NOT_MINE
+    value, start = root
+    return apply(w, value, links, start, frame)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import libcst as cst
 
 from tenantlint.python import checks, django_views, orm_django, orm_sqlalchemy, raw_sql
-from tenantlint.python.chains import decompose
+from tenantlint.python.chains import NOT_MINE, decompose
 from tenantlint.python.context import FileContext, class_info, reassigns_queryset
 from tenantlint.python.frames import Frame
 from tenantlint.python.orm_sqlalchemy import Alias
@@ -217,10 +217,10 @@ class Walker(Resolver):
             analyser = orm_django if value.record.origin == "django" else orm_sqlalchemy
             return analyser.apply(self, QS(value.record), links, start, frame)
         value = orm_django.chain(self, base, links, frame)
-        if value is not orm_django.NOT_MINE:
+        if value is not NOT_MINE:
             return value
         value = orm_sqlalchemy.chain(self, base, links, frame)
-        if value is not orm_sqlalchemy.NOT_MINE:
+        if value is not NOT_MINE:
             return value
         value = None
         if isinstance(base, cst.Call):

@@ -14,12 +14,11 @@ import re
 
 import libcst as cst
 
-from tenantlint.python.chains import Link, base_call_name
+from tenantlint.python.chains import Link, base_call_name, follow
 from tenantlint.python.django_lookups import Lookups, best, texts
 from tenantlint.python.records import QS, Record
 from tenantlint.python.tree import dotted, is_camel, last_name, positional, string_value
 
-NOT_MINE = object()
 
 MANAGERS = {"objects", "_default_manager", "_base_manager"}
 # After a manager attribute with another name, only these prove a queryset.
@@ -44,11 +43,7 @@ _EXTRA_TENANT = r"(?:^|[^\w.])(?:\w+\.)?\"?{col}\"?\s*(?:=|\bIN\b)"
 
 
 def chain(w, base, links: list[Link], frame):
-    root = _root(w, base, links, frame)
-    if root is None:
-        return NOT_MINE
-    value, start = root
-    return apply(w, value, links, start, frame)
+    return follow(_root, apply, w, base, links, frame)
 
 
 # -- where the chain starts -----------------------------------------------------------------

@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from tenantlint.python.chains import Link, base_call_name
+from tenantlint.python.chains import Link, base_call_name, follow
 from tenantlint.python.records import QS, Record, snake
 from tenantlint.python.tree import callee, is_camel, is_literal, is_secret_field, positional
 
-NOT_MINE = object()
 
 STATEMENTS = {"select": "select", "update": "update", "delete": "delete"}
 PREDICATES = {"filter", "where", "having"}
@@ -36,11 +35,7 @@ SA_MODULES = ("sqlalchemy", "sqlmodel", "flask_sqlalchemy")
 
 
 def chain(w, base, links: list[Link], frame):
-    root = _root(w, base, links, frame)
-    if root is None:
-        return NOT_MINE
-    value, start = root
-    return apply(w, value, links, start, frame)
+    return follow(_root, apply, w, base, links, frame)
 
 
 # -- roots ------------------------------------------------------------------------------------
