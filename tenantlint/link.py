@@ -31,8 +31,7 @@ def link(files: list[dict], config: Config) -> dict:
     """Join per-file facts into the policy input document."""
     models = _models(files)
     tables = _tables(files, models, config)
-    model_tables = {name: info["table"] for name, info in models.items()}
-    fields = [_link_field(f, tables, model_tables, config) for facts in files for f in facts.get("fields", [])]
+    fields = [_link_field(f, models, config) for facts in files for f in facts.get("fields", [])]
     _drop_encrypted(tables, fields)
     constants = _constants(files)
     queries = []
@@ -172,8 +171,8 @@ def _tenant_parent(ref: dict, models: dict, tables: dict) -> str | None:
     return None
 
 
-def _link_field(field: dict, tables: dict, model_tables: dict, config: Config) -> dict:
-    table = field.get("table") or model_tables.get(field.get("model") or "")
+def _link_field(field: dict, models: dict, config: Config) -> dict:
+    table = field.get("table") or (models.get(field.get("model") or "") or {}).get("table")
     names = tuple(n for n in (table, field.get("model")) if n)
     column = (field.get("column_name") or field.get("name") or "").lower()
     kind = (field.get("type") or "").lower()
