@@ -18,7 +18,7 @@ import time
 from tenantlint.config import Config
 from tenantlint.engine import evaluate
 from tenantlint.findings import findings
-from tenantlint.link import link
+from tenantlint.program.link import link
 
 CONFIG = Config(tenant_columns=("tenant_id",))
 

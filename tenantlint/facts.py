@@ -37,8 +37,8 @@ Route::   {"framework": "flask" | "fastapi" | "django" | "drf", "path": "/export
            "file", "line", "column"}
 Error::   {"path", "line", "message", "kind": "parse" | "read" | "limit" | ...}
 
-The linker (``tenantlint.link``) adds ``tenant_owned`` and ``tenant_column`` to each Ref from the
-whole-project schema, joins routes to their handlers across files (``tenantlint.routes``) and
+The linker (``tenantlint.program.link``) adds ``tenant_owned`` and ``tenant_column`` to each Ref from the
+whole-project schema, joins routes to their handlers across files (``tenantlint.program.routes``) and
 hands one input document to the policies.
 """
 

@@ -17,7 +17,7 @@ from tenantlint.discover import discover, display_path
 from tenantlint.errors import UsageError
 from tenantlint.findings import SEVERITY_ORDER, findings as build_findings
 from tenantlint.gitdiff import changes as changed_lines
-from tenantlint.link import link
+from tenantlint.program.link import link
 from tenantlint.project import anchor, context_files, project_root
 from tenantlint.runner import default_jobs, extract_files
 

@@ -1,7 +1,7 @@
 """The linker: inheritance by import path, tables inherited from bases, parent-object filters."""
 
 from tenantlint.config import Config
-from tenantlint.link import link
+from tenantlint.program.link import link
 
 CFG = Config(tenant_columns=("org_id",))
 

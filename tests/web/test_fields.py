@@ -8,7 +8,7 @@ import pytest
 
 from tenantlint.config import Config
 from tenantlint.extract import extract
-from tenantlint.link import link
+from tenantlint.program.link import link
 
 DJANGO = """
 from django.db import models

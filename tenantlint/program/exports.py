@@ -7,7 +7,7 @@ handler whose name or URL says export, reach its response or are a whole-table s
 (``.all()``, ``.values()``, ``.values_list()``, ``.iterator()``). Counts, existence checks,
 aggregates and primary-key fetches carry no rows out and stay reads.
 
-A route is export-shaped by its name or URL (:mod:`tenantlint.routes`), or here: when its
+A route is export-shaped by its name or URL (:mod:`tenantlint.program.routes`), or here: when its
 handler writes tenant rows to a file sink, or returns unscoped tenant rows in bulk
 (``JsonResponse({"rows": list(qs)})``).
 """

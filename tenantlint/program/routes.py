@@ -7,23 +7,23 @@ groups and mounts by qualified name; this module joins them into the policy inpu
 ``routes`` (shape: ``input_schema.json``), one route per URL and handler, and attaches the
 queries each handler runs, by function name.
 
-Whether a route is authenticated: :mod:`tenantlint.route_auth`; the index of the project's
-web facts: :mod:`tenantlint.webproject`.
+Whether a route is authenticated: :mod:`tenantlint.program.route_auth`; the index of the project's
+web facts: :mod:`tenantlint.program.webproject`.
 """
 
 from __future__ import annotations
 
 from tenantlint.config import Config
-from tenantlint.route_auth import class_auth, function_auth
+from tenantlint.program.route_auth import class_auth, function_auth
 from tenantlint.web.handlers import HTTP_METHODS, VIEWSET_ACTIONS
 from tenantlint.web.words import says_export
-from tenantlint.webproject import Project, by_suffix, display, join
+from tenantlint.program.webproject import Project, by_suffix, display, join
 
 
 def link_routes(files: list[dict], queries: list[dict], config: Config) -> list[dict]:
-    """``input.routes``. Also marks the queries that export rows (:mod:`tenantlint.exports`)
+    """``input.routes``. Also marks the queries that export rows (:mod:`tenantlint.program.exports`)
     and sets each query's ``route`` (None outside handlers)."""
-    from tenantlint.exports import mark_exports
+    from tenantlint.program.exports import mark_exports
 
     project = Project(files)
     routes: list[dict] = []

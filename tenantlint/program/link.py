@@ -18,7 +18,7 @@ from __future__ import annotations
 import fnmatch
 
 from tenantlint.config import Config, table_matches
-from tenantlint.routes import link_routes
+from tenantlint.program.routes import link_routes
 
 PLAINTEXT_TYPES = {
     "charfield", "textfield", "emailfield", "slugfield", "jsonfield", "urlfield", "genericipaddressfield",
