@@ -139,7 +139,7 @@ def cached_violations(root: Path, document: dict, config: Config, policy_dirs: S
     material = [FORMAT, __version__, _source_hash(), _versions("regopy"), document,
                 [(m.path, m.source) for m in modules],
                 {"rules": config.rules, "accept_join_scope": config.accept_join_scope,
-                 "exemptions": list(config.exemptions)}]
+                 "exemptions": list(config.exemptions), "contexts": config.contexts}]
     try:
         key = hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
     except (TypeError, ValueError):

@@ -70,6 +70,11 @@ DEFAULT_ENCRYPTED_FIELD_TYPES = (
 DEFAULT_SESSION_FUNCTIONS = ("current_setting", "current_tenant", "current_tenant_id")
 FAIL_ON_LEVELS = ("error", "warning", "never")
 SEVERITIES = ("error", "warning", "info")
+# How a finding reached only from this kind of entry point is reported (see README,
+# "How tenantlint decides"): request paths report at the rule's severity.
+CONTEXT_NAMES = ("background", "command", "migration", "startup", "admin", "unreachable")
+CONTEXT_LEVELS = ("off", "info", "warning", "error")
+DEFAULT_CONTEXTS = {name: "info" for name in CONTEXT_NAMES}
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,11 @@ class Config:
     opa_url: str | None = None
     max_file_size: int = 5_000_000
     file_timeout: float = 30.0
+    contexts: dict = field(default_factory=lambda: dict(DEFAULT_CONTEXTS), hash=False, compare=False)
+    job_launchers: tuple[str, ...] = ()
+    admin_markers: tuple[str, ...] = ()
+    entry_points: tuple[str, ...] = ()
+    guards: tuple = ()
     # Not user keys: where the config came from, and whether tenant_columns were defaulted.
     source: str | None = field(default=None, compare=False)
     root: str | None = field(default=None, compare=False)
@@ -114,6 +124,7 @@ class Config:
             "export_patterns": self.export_patterns,
             "encrypted_field_types": self.encrypted_field_types,
             "max_file_size": self.max_file_size,
+            "admin_markers": self.admin_markers,
         }
         return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -138,6 +149,9 @@ _STRING_LIST_KEYS = {
     "auth_decorators",
     "export_patterns",
     "encrypted_field_types",
+    "job_launchers",
+    "admin_markers",
+    "entry_points",
 }
 _USER_KEYS = {f.name for f in fields(Config)} - {"source", "root", "tenant_columns_defaulted"}
 _RULE_OPTION_KEYS = {"severity", "enabled", "options"}
@@ -200,6 +214,10 @@ def _validate_value(key: str, value: Any, where: str) -> Any:
         return value
     if key == "rules":
         return _validate_rules(value, where)
+    if key == "contexts":
+        return _validate_contexts(value, where)
+    if key == "guards":
+        return _validate_guards(value, where)
     if key == "exemptions":
         return _validate_exemptions(value, where)
     raise ConfigError(f"config key '{key}'{where} is not supported")  # pragma: no cover
@@ -237,6 +255,43 @@ def _validate_rules(value: Any, where: str) -> dict:
                 raise ConfigError(f"config key 'rules.{rule}.options'{where} must be a mapping")
         out[str(rule)] = dict(settings)
     return out
+
+
+def _validate_contexts(value: Any, where: str) -> dict:
+    if not isinstance(value, dict):
+        raise ConfigError(f"config key 'contexts'{where} must map contexts ({', '.join(CONTEXT_NAMES)}) to levels")
+    out = dict(DEFAULT_CONTEXTS)
+    for name, level in value.items():
+        if name not in CONTEXT_NAMES:
+            hint = difflib.get_close_matches(str(name), CONTEXT_NAMES, n=1)
+            suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
+            raise ConfigError(f"unknown config key 'contexts.{name}'{where}{suffix}")
+        if level not in CONTEXT_LEVELS:
+            raise ConfigError(f"config key 'contexts.{name}'{where} must be one of {', '.join(CONTEXT_LEVELS)}, "
+                              f"not {level!r}")
+        out[name] = level
+    return out
+
+
+def _validate_guards(value: Any, where: str) -> tuple:
+    """``guards: [{function: mylib.authorize, checks: [1]}]``: helpers outside the scanned tree
+    that verify the arguments at these positions (0-based) against the caller's tenant."""
+    if not isinstance(value, list):
+        raise ConfigError(f"config key 'guards'{where} must be a list of mappings (function, checks)")
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise ConfigError(f"config key 'guards[{i}]'{where} must be a mapping (function, checks)")
+        for k in item:
+            if k not in ("function", "checks", "reason"):
+                raise ConfigError(f"unknown config key 'guards[{i}].{k}'{where}")
+        if not isinstance(item.get("function"), str) or not item["function"]:
+            raise ConfigError(f"config key 'guards[{i}].function'{where} must name a function (dotted name)")
+        checks = item.get("checks", [0])
+        if not isinstance(checks, list) or not all(isinstance(c, int) and c >= 0 for c in checks):
+            raise ConfigError(f"config key 'guards[{i}].checks'{where} must list argument positions (0-based)")
+        out.append({"function": item["function"], "checks": list(checks)})
+    return tuple(out)
 
 
 def _validate_exemptions(value: Any, where: str) -> tuple:

@@ -55,13 +55,19 @@ def extract(path: str, data: bytes, config: Config) -> dict:
 
 
 def _add_web_facts(path: str, data: bytes, config: Config, facts: dict) -> None:
-    """Routes, handlers and export code (:mod:`tenantlint.web`): its own cheap pass."""
+    """Routes, handlers and export code (:mod:`tenantlint.web`) and the function facts of the
+    whole-program stage (:mod:`tenantlint.python.calls`): one cheap ``ast`` parse for both."""
     if any(e.get("kind") in ("limit", "read") for e in facts["errors"]):
         return
-    from tenantlint.web import extract_web
+    from tenantlint.python.calls import extract_calls
+    from tenantlint.web import extract_web, parse_module
 
     try:
-        found = extract_web(path, data, config)
+        mod = parse_module(path, data, config)
+        if mod is None:
+            return
+        found = extract_web(path, data, config, mod)
+        program = extract_calls(mod)
     except RecursionError:
         return
     except Exception as exc:  # noqa: BLE001 - routes are one part of a file's facts: keep the rest
@@ -71,6 +77,8 @@ def _add_web_facts(path: str, data: bytes, config: Config, facts: dict) -> None:
     if found:
         facts["routes"] = found["routes"]
         facts["web"] = found["web"]
+    if program:
+        facts["program"] = program
 
 
 @contextlib.contextmanager

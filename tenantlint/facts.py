@@ -29,7 +29,7 @@ Query::   {"path", "line", "column", "end_line", "end_column",
            "refs": [Ref]}
 Ref::     {"table": "contacts" | None, "model": "Contact" | None, "alias": "c" | None,
            "use": "read" | "write" | "export",
-           "scope": "direct" | "join" | "anchor" | "helper" | "none",
+           "scope": "direct" | "join" | "anchor" | "helper" | "runtime" | "none",
            "reason": "why this verdict, in a few words"}
 Route::   {"framework": "flask" | "fastapi" | "django" | "drf", "path": "/export" (as written,
            without group prefixes), "methods": ["GET"], "handler": "crm.views.export" (qualified
@@ -46,7 +46,7 @@ from __future__ import annotations
 
 from typing import Any
 
-SCOPES = ("direct", "join", "anchor", "helper", "none")
+SCOPES = ("direct", "join", "anchor", "helper", "runtime", "provenance", "none")
 USES = ("read", "write", "export")
 
 

@@ -40,6 +40,17 @@ def findings(violations: list[dict], document: dict, anchor: Callable[[str], str
             if query.get("route"):
                 finding["route"] = query["route"]
         code = (query or {}).get("code") or violation.get("code") or ""
+        if violation.get("context"):
+            finding["context"] = violation["context"]
+        if violation.get("steps"):
+            finding["paths"] = [violation["steps"]]
+        if violation.get("site_code") and query is not None:
+            # Reported at a call into the data layer: the call identifies the finding, the
+            # query is a related location.
+            finding["function"] = violation.get("site_function")
+            code = f"{violation['site_code']} -> {code}"
+            finding["related"] = [{"path": query["path"], "line": query["line"], "column": query.get("column", 1),
+                                   "message": "the query"}]
         key = (finding["rule"], finding["path"], finding["line"], finding["column"], finding.get("table"))
         if key in seen:
             continue

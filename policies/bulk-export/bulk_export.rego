@@ -50,7 +50,8 @@ violations := [v |
 	some ref in query.refs
 	ref.use == "export"
 	lib.unscoped(ref)
-	v := lib.violation("bulk-export", query, ref, export_message(ref))
+	some site in lib.open_sites(query)
+	v := lib.site_violation("bulk-export", query, ref, site, export_message(ref))
 ]
 
 export_message(ref) := concat("", [

@@ -37,7 +37,7 @@ severity(rule) := object.get(rule_settings(rule), "severity", "error")
 accept_join_scope if object.get(config, "accept_join_scope", true) == true
 
 # A table reference whose rows are restricted to the caller's tenant.
-scoped(ref) if ref.scope in {"direct", "anchor", "helper"}
+scoped(ref) if ref.scope in {"direct", "anchor", "helper", "runtime", "provenance"}
 
 scoped(ref) if {
 	ref.scope == "join"
@@ -83,6 +83,57 @@ violation(rule, query, ref, message) := v if {
 	}
 	v := object.union(base, table_field(object.get(ref, "table", null)))
 }
+
+# The places where a query's finding is reported. The host walks the call graph from
+# the query to the entry points that reach it; each path ends at a site: the call in the
+# outermost function of the path (a handler's call into the data layer), or the query
+# itself. A site is open when nothing on its path ties the rows to the caller (`guard`
+# is null) and the key the rows are found by is not server-derived (`key`: "request",
+# "unknown", "none" or "server"). A query without sites is judged alone, where it is.
+open_sites(query) := [s |
+	some s in object.get(query, "sites", [alone_site(query)])
+	site_open(s)
+]
+
+alone_site(query) := {
+	"path": query.path, "line": query.line, "context": "alone",
+	"function": object.get(query, "function", null), "guard": null, "key": "none",
+}
+
+site_open(site) if {
+	object.get(site, "guard", null) == null
+	object.get(site, "key", "none") != "server"
+}
+
+# A request path (or a query judged alone) reports at the rule's severity; other
+# contexts at their configured level (config `contexts`, default info), or not at all.
+context_level(rule, context) := severity(rule) if {
+	context in {"request", "alone"}
+} else := object.get(object.get(config, "contexts", {}), context, "info")
+
+# A violation about a query's reference, located at one of the query's sites.
+site_violation(rule, query, ref, site, message) := v if {
+	level := context_level(rule, site.context)
+	level != "off"
+	not exempt(rule, site.path, object.get(site, "function", null), object.get(ref, "table", null))
+	base := violation(rule, query, ref, concat("", [message, site_note(site)]))
+	v := object.union(base, {
+		"severity": level,
+		"path": site.path,
+		"line": site.line,
+		"column": object.get(site, "column", 1),
+		"end_line": object.get(site, "end_line", site.line),
+		"end_column": object.get(site, "end_column", null),
+		"context": site.context,
+		"steps": object.get(site, "steps", []),
+		"site_function": object.get(site, "function", null),
+		"site_code": object.get(site, "code", null),
+	})
+}
+
+site_note(site) := concat("", [" (", site.note, ")"]) if {
+	is_string(object.get(site, "note", null))
+} else := ""
 
 # A violation located at an HTTP route.
 route_violation(rule, route, message) := v if {

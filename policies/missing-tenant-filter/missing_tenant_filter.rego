@@ -55,7 +55,8 @@ violations := [v |
 	some ref in query.refs
 	ref.use == "read"
 	lib.unscoped(ref)
-	v := lib.violation("missing-tenant-filter", query, ref, read_message(ref))
+	some site in lib.open_sites(query)
+	v := lib.site_violation("missing-tenant-filter", query, ref, site, read_message(ref))
 ]
 
 read_message(ref) := concat("", [

@@ -52,7 +52,8 @@ violations := [v |
 	some ref in query.refs
 	ref.use == "read"
 	lib.unscoped(ref)
-	v := lib.violation("unscoped-lookup", query, ref, lookup_message(ref))
+	some site in lib.open_sites(query)
+	v := lib.site_violation("unscoped-lookup", query, ref, site, lookup_message(ref))
 ]
 
 lookup_message(ref) := concat("", [

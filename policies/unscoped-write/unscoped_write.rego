@@ -51,7 +51,8 @@ violations := [v |
 	ref.use == "write"
 	ref.tenant_owned == true
 	unscoped_write(query, ref)
-	v := lib.violation("unscoped-write", query, ref, write_message(query, ref))
+	some site in lib.open_sites(query)
+	v := lib.site_violation("unscoped-write", query, ref, site, write_message(query, ref))
 ]
 
 # TRUNCATE has no WHERE clause: it always removes every tenant's rows.

@@ -63,4 +63,5 @@ def policy_config(config: Config, rules: Sequence["RuleInfo"]) -> dict:
         "rules": settings,
         "accept_join_scope": config.accept_join_scope,
         "exemptions": [dict(e) for e in config.exemptions],
+        "contexts": dict(config.contexts),
     }

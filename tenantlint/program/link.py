@@ -18,6 +18,9 @@ from __future__ import annotations
 import fnmatch
 
 from tenantlint.config import Config, table_matches
+from tenantlint.program.callgraph import CallGraph
+from tenantlint.program.contexts import Contexts
+from tenantlint.program.paths import judge
 from tenantlint.program.routes import link_routes
 
 PLAINTEXT_TYPES = {
@@ -43,6 +46,8 @@ def link(files: list[dict], config: Config) -> dict:
             refs = [_link_ref(ref, tables, models, config) for ref in query.get("refs", [])]
             queries.append({**query, "index": len(queries), "refs": refs})
     routes = link_routes(files, queries, config)  # also marks exports and each query's route
+    graph = CallGraph(files)
+    judge(queries, graph, Contexts(graph, routes, config), config)
     return {"version": 1, "tables": tables, "queries": queries, "routes": routes, "fields": fields}
 
 
@@ -150,11 +155,31 @@ def _link_ref(ref: dict, tables: dict, models: dict, config: Config) -> dict:
         "tenant_column": (info or {}).get("tenant_column"),
         "sensitive_columns": (info or {}).get("sensitive_columns", []),
     }
+    runtime = _runtime_scope(ref, models)
+    if runtime is not None:
+        linked["scope"], linked["reason"] = runtime
     parent = _tenant_parent(ref, models, tables)
     if parent is not None:
         linked["scope"] = "join"
         linked["reason"] = f"filtered by a {parent} object ({parent} rows are tenant-owned)"
     return linked
+
+
+RUNTIME_MANAGERS = ("ScopedManager",)
+
+
+def _runtime_scope(ref: dict, models: dict) -> tuple[str, str] | None:
+    """A django-scopes ``ScopedManager`` raises ScopeError unless a ``scope()`` is active, so a
+    query through it is scoped at run time, unless ``scopes_disabled()`` switched it off."""
+    if ref.get("scope") != "none" or not ref.get("manager"):
+        return None
+    managers = (models.get(ref.get("model") or "") or {}).get("managers") or {}
+    kind = managers.get(ref["manager"]) or ""
+    if not kind.rsplit(".", 1)[-1].endswith(RUNTIME_MANAGERS):
+        return None
+    if ref.get("scopes_disabled"):
+        return "none", f"django-scopes switched off by {ref['scopes_disabled']}"
+    return "runtime", f"django-scopes {kind.rsplit('.', 1)[-1]} ({ref['manager']}): needs an active scope()"
 
 
 def _tenant_parent(ref: dict, models: dict, tables: dict) -> str | None:

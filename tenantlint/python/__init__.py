@@ -161,6 +161,8 @@ def _record_query(ctx: FileContext, rec, at) -> dict:
                 r["lookups"] = rec.lookups
                 if rec.manager:
                     r["manager"] = rec.manager
+                if rec.disabled:
+                    r["scopes_disabled"] = rec.disabled
                 if rec.parents and verdict[0] == "none":
                     r["parent_lookups"] = list(rec.parents)
             refs.append(r)

@@ -25,6 +25,8 @@ NESTED = {"Prefetch": "prefetch of the rows related to already loaded objects",
 # Methods whose arguments are conditions: a queryset inside one is a subquery.
 CONDITION_METHODS = {"filter", "exclude", "get", "annotate", "alias", "prefetch_related", "where", "having",
                      "filter_by", "join", "outerjoin", "aggregate", "order_by", "values", "update"}
+# Context managers and decorators that switch a runtime scoping library off (django-scopes).
+DISABLING = {"scopes_disabled", "scope_disabled", "unscoped", "disable_scopes"}
 SCOPE_CONTEXTS = {"scope", "tenant_context", "schema_context", "tenant_scope", "scoped", "use_tenant",
                   "set_current_tenant", "activate_tenant", "override_tenant", "local_tenant", "as_tenant"}
 _SKIP_EXPR = (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.Ellipsis)
@@ -36,6 +38,7 @@ class Walker(Resolver):
         self.records: list[Record] = []
         self.sql_jobs: list[raw_sql.SqlJob] = []
         self.forces: list[tuple[str, str]] = []
+        self.disabled: list[str] = []  # scopes_disabled() blocks and decorated functions around the walk
         self.resolver_frame: Frame | None = None
         self.path: list = []  # statements enclosing the one being walked (for positions)
         self.returns: dict[str, QS] = {}  # "mod.func" / "mod.Class.method" -> queryset it returns
@@ -89,13 +92,18 @@ class Walker(Resolver):
         else:
             frame.current_node = stmt
             context = self._scope_context(stmt) if kind is cst.With else None
+            disabled = self._disabling(stmt) if kind is cst.With else None
             if context:
                 self.forces.append(("helper", f"inside {context}(...)"))
+            if disabled:
+                self.disabled.append(f"{disabled}()")
             try:
                 self.walk_node(stmt, frame)
             finally:
                 if context:
                     self.forces.pop()
+                if disabled:
+                    self.disabled.pop()
 
     def walk_node(self, node, frame: Frame) -> None:
         for child in children(node):
@@ -153,7 +161,16 @@ class Walker(Resolver):
         prefix = frame.name or self.ctx.modname
         name = f"{prefix}.{node.name.value}" if prefix else node.name.value
         inner = Frame("function", name, parent=frame, node=node, cls=frame.cls, func_name=node.name.value)
-        self.walk_block(node.body.body, inner)
+        disabled = next((d for d in (callee(dec.decorator) if isinstance(dec.decorator, cst.Call)
+                                     else dotted(dec.decorator) for dec in node.decorators)
+                         if d and d.rsplit(".", 1)[-1] in DISABLING), None)
+        if disabled:
+            self.disabled.append(f"@{disabled.rsplit('.', 1)[-1]}")
+        try:
+            self.walk_block(node.body.body, inner)
+        finally:
+            if disabled:
+                self.disabled.pop()
 
     def klass(self, node: cst.ClassDef, frame: Frame) -> None:
         if frame.kind == "module":
@@ -301,6 +318,14 @@ class Walker(Resolver):
                 return True
         return False
 
+    def _disabling(self, node: cst.With) -> str | None:
+        """``with scopes_disabled():``: a runtime scoping library is off inside."""
+        for item in node.items:
+            name = callee(item.item) if isinstance(item.item, cst.Call) else None
+            if name and name.rsplit(".", 1)[-1] in DISABLING:
+                return name.rsplit(".", 1)[-1]
+        return None
+
     def _scope_context(self, node: cst.With) -> str | None:
         """``with scope(organizer=o):``, ``with tenant_context(t):``: queries inside run
         under an activated tenant."""
@@ -320,6 +345,8 @@ class Walker(Resolver):
         rec = Record(origin, start=node, end=node, function=frame.name, path=tuple(self.path))
         if model or table:
             rec.add_entity(model, table)
+        if self.disabled:
+            rec.disabled = self.disabled[-1]
         if self.forces:
             rec.forced = self.forces[-1]
         elif frame.kind == "class" and frame.cls is not None and reassigns_queryset(frame.cls):

@@ -55,6 +55,7 @@ class Record:
     parents: list = field(default_factory=list)  # Django fk=<object> lookups, for the linker
     manager: str | None = None  # Django: the manager attribute the chain starts from (objects, all_objects)
     touched: bool = False  # a method was applied (a bare ``Model.objects`` passed along is not judged)
+    disabled: str | None = None  # runs where a runtime scoping library is switched off (scopes_disabled())
 
     def add_entity(self, model: str | None, table: str | None = None) -> str:
         key = model or f"table:{table}"

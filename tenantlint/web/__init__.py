@@ -30,7 +30,7 @@ import warnings
 from tenantlint.web import decorated, django_urls, handlers, settings
 from tenantlint.web.names import Module
 
-__all__ = ["extract_web"]
+__all__ = ["extract_web", "parse_module"]
 
 # Bytes a file needs to hold a route, a view, a project default or an export sink.
 _TOKENS = re.compile(
@@ -41,17 +41,14 @@ _TOKENS = re.compile(
 )
 
 
-def extract_web(path: str, source: bytes, config) -> dict | None:
-    """Route and handler facts of a Python file, or None when it has none."""
+def extract_web(path: str, source: bytes, config, mod: Module | None = None) -> dict | None:
+    """Route and handler facts of a Python file, or None when it has none. ``mod``: the file
+    already parsed with ``ast`` (:func:`parse_module`), so that a file is parsed once."""
     if not _TOKENS.search(source):
         return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    mod = mod or parse_module(path, source, config)
+    if mod is None:
         return None  # the query extraction reports the file
-    mod = Module(path, tree, config, source.decode("utf-8", "replace"))
     routes, mounts = decorated.routes(mod)
     if django_urls.applies(mod):
         more, more_mounts = django_urls.routes(mod)
@@ -70,3 +67,14 @@ def extract_web(path: str, source: bytes, config) -> dict | None:
     for route in routes:
         route["file"] = path
     return {"routes": routes, "web": web}
+
+
+def parse_module(path: str, source: bytes, config) -> Module | None:
+    """The file parsed with CPython's ``ast``, or None when it does not parse."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return Module(path, tree, config, source.decode("utf-8", "replace"))

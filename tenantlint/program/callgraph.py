@@ -1,0 +1,244 @@
+"""The project's call graph, built from per-file function facts (:mod:`tenantlint.python.calls`).
+
+Calls are resolved through the names each file wrote them with: imports (absolute and
+relative, already qualified by the extractor), ``self.``/``cls.`` methods along project
+base classes, ``super()``, module-level singletons (``Deals = DealTable()`` then
+``Deals.get(...)``), parameters annotated with a project class, class attributes
+(``permission_classes``, ``serializer_class``), decorators, FastAPI dependencies, and
+functions passed as values (``executor.submit(fn)``, ``on_failure=fn``). A method called on
+something whose type is unknown (``self.repo.get_deal(...)``) is linked by its name when
+few project methods carry it. What stays unresolved is counted, never an error.
+
+Imports are written relative to some source root while files are named from the scanned
+folder, so qualified names also match on dotted suffixes (``crm.repo.f`` finds
+``src.crm.repo.f``). Everything here is linear in the number of calls.
+
+>>> g = CallGraph([{"path": "a.py", "program": {"functions": [
+...     {"name": "a.f", "line": 1, "class": None, "params": [], "calls": [
+...         {"callee": "a.g", "line": 2, "column": 5, "end_line": 2, "end_column": 8, "args": [], "kw": {}}]},
+...     {"name": "a.g", "line": 3, "class": None, "params": [], "calls": []}]}}])
+>>> [(e.caller, e.callee) for e in g.edges]
+[('a.f', 'a.g')]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tenantlint.web.names import module_name
+
+# Calls that hand a function to background work: the callee runs as a job, with these args.
+HANDOFF_METHODS = {"delay", "apply_async", "s", "si", "send", "send_with_options", "kiq", "schedule", "spool"}
+LAUNCHERS = {"enqueue", "enqueue_call", "enqueue_in", "enqueue_at", "add_job", "submit", "create_task",
+             "ensure_future", "run_in_executor", "add_task", "Thread", "Process", "Timer", "start_new_thread",
+             "call_soon", "call_later", "apply_async", "map_async", "spawn", "defer", "on_commit"}
+# Method names too common to link by name alone (ORM, containers, frameworks).
+COMMON_METHODS = {
+    "get", "filter", "all", "first", "last", "exclude", "save", "delete", "update", "create", "count", "exists",
+    "values", "values_list", "order_by", "append", "extend", "add", "remove", "pop", "items", "keys", "join",
+    "split", "strip", "format", "execute", "commit", "rollback", "close", "open", "read", "write", "send", "run",
+    "post", "put", "patch", "head", "options", "query", "scalars", "scalar", "one", "one_or_none", "where",
+    "dispatch", "render", "copy", "clear", "set", "setdefault", "encode", "decode", "lower", "upper",
+    "replace", "startswith", "endswith", "info", "debug", "warning", "error", "exception", "log", "is_valid",
+    "validate", "serialize", "to_dict", "dict", "json", "load", "loads", "dump", "dumps", "list", "retrieve",
+    "destroy", "partial_update", "flush", "refresh", "merge", "begin", "__init__", "__call__", "__enter__",
+    "__exit__", "emit", "process", "handle", "call", "apply", "build", "start", "stop", "wait", "result",
+}
+MAX_NAME_CANDIDATES = 3
+
+
+@dataclass
+class Edge:
+    caller: str
+    callee: str
+    call: int  # index in the caller's calls; -1 for framework edges (dependencies, permission classes)
+    kind: str = "call"  # call | handoff (job started with these args) | value (function passed) | framework
+    shift: int = 0  # positional arguments before the callee's first parameter (enqueue(fn, a) -> 1)
+    admin: bool = False  # the call sits under ``if user.is_superuser:``
+
+
+@dataclass
+class CallGraph:
+    files: list[dict]
+    functions: dict[str, dict] = field(default_factory=dict)
+    classes: dict[str, dict] = field(default_factory=dict)
+    edges: list[Edge] = field(default_factory=list)
+    unresolved: int = 0
+
+    def __post_init__(self) -> None:
+        self.instances: dict[str, str] = {}
+        self.methods: dict[str, dict[str, str]] = {}  # class -> short name -> function
+        self.by_short: dict[str, list[str]] = {}
+        self._suffix: dict[str, list[str]] = {}
+        for facts in self.files:
+            program = facts.get("program") or {}
+            module = module_name(facts.get("path") or "")
+            for fn in program.get("functions", []):
+                self.functions.setdefault(fn["name"], {**fn, "path": facts.get("path"), "module": module})
+            for cls in program.get("classes", []):
+                self.classes.setdefault(cls["name"], {**cls, "path": facts.get("path")})
+            for name, target in (program.get("instances") or {}).items():
+                self.instances[f"{module}.{name}" if module else name] = target
+        for name, fn in self.functions.items():
+            short = name.rsplit(".", 1)[-1]
+            self.by_short.setdefault(short, []).append(name)
+            if fn.get("class"):
+                self.methods.setdefault(fn["class"], {})[short] = name
+            self._index(name)
+        for name in self.classes:
+            self._index(name)
+        for name in self.instances:
+            self._index(name)
+        self.out: dict[str, list[Edge]] = {}
+        self.into: dict[str, list[Edge]] = {}
+        for name, fn in self.functions.items():
+            self._resolve_function(name, fn)
+        for e in self.edges:
+            self.out.setdefault(e.caller, []).append(e)
+            self.into.setdefault(e.callee, []).append(e)
+
+    # -- name lookup ---------------------------------------------------------------------------
+    def _index(self, name: str) -> None:
+        parts = name.split(".")
+        for i in range(len(parts)):
+            self._suffix.setdefault(".".join(parts[i:]), []).append(name)
+
+    def find(self, ref: str | None) -> str | None:
+        """The project name (function, class or instance) a qualified reference means."""
+        if not ref:
+            return None
+        if ref in self.functions or ref in self.classes or ref in self.instances:
+            return ref
+        found = self._suffix.get(ref) or []
+        if len(found) == 1:
+            return found[0]
+        return None
+
+    def class_chain(self, cls: str, depth: int = 0):
+        """The class and its project bases, nearest first."""
+        yield cls
+        if depth > 10 or cls not in self.classes:
+            return
+        for base in self.classes[cls].get("bases", []):
+            found = self.find(base)
+            if found in self.classes and found != cls:
+                yield from self.class_chain(found, depth + 1)
+
+    def method(self, cls: str, short: str, skip_first: bool = False) -> str | None:
+        for i, c in enumerate(self.class_chain(cls)):
+            if skip_first and i == 0:
+                continue
+            found = self.methods.get(c, {}).get(short)
+            if found:
+                return found
+        return None
+
+    def class_methods(self, cls: str) -> list[str]:
+        """Every method the class has, its own or inherited from project bases."""
+        seen, out = set(), []
+        for c in self.class_chain(cls):
+            for short, name in self.methods.get(c, {}).items():
+                if short not in seen:
+                    seen.add(short)
+                    out.append(name)
+        return out
+
+    def bases_of(self, cls: str) -> list[str]:
+        """Base class names as written, qualified, along the project chain (framework ones too)."""
+        return [b for c in self.class_chain(cls) for b in self.classes.get(c, {}).get("bases", [])]
+
+    # -- resolution ------------------------------------------------------------------------------
+    def _resolve_function(self, name: str, fn: dict) -> None:
+        for i, call in enumerate(fn.get("calls", [])):
+            targets = self._targets(fn, call)
+            admin = bool(call.get("admin"))
+            if not targets:
+                self.unresolved += 1
+            for target, kind, shift in targets:
+                self.edges.append(Edge(name, target, i, kind, shift, admin))
+            for value in call.get("values", []):  # functions passed as values
+                found = self._callable(value)
+                if found and found != name and not any(t[0] == found for t in targets):
+                    launcher = call["callee"].rsplit(".", 1)[-1] in LAUNCHERS
+                    self.edges.append(Edge(name, found, i, "handoff" if launcher else "value",
+                                           _position_of(call, value) + 1 if launcher else 0, admin))
+        for dep in (fn.get("deps") or {}).values():
+            found = self._callable(dep)
+            if found:
+                self.edges.append(Edge(name, found, -1, "framework"))
+        for deco in fn.get("decorators", []):
+            found = self._callable(deco)
+            if found and found != name:
+                self.edges.append(Edge(name, found, -1, "framework"))
+
+    def _callable(self, ref: str) -> str | None:
+        """A function, or a class's ``__call__``/``__init__`` for a class used as a callable."""
+        found = self.find(ref)
+        if found in self.functions:
+            return found
+        if found in self.classes:
+            return self.method(found, "__call__") or self.method(found, "__init__")
+        if found in self.instances:
+            cls = self.find(self.instances[found])
+            return self.method(cls, "__call__") if cls in self.classes else None
+        return None
+
+    def _targets(self, fn: dict, call: dict) -> list[tuple[str, str, int]]:
+        callee = call["callee"]
+        head, _, rest = callee.partition(".")
+        short = callee.rsplit(".", 1)[-1]
+        cls = fn.get("class")
+        if head in ("self", "cls") and rest:
+            if "." not in rest and cls:
+                found = self.method(cls, rest)
+                return [(found, "call", 0)] if found else []
+            return self._by_name(short)
+        if head == "super" and cls:
+            found = self.method(cls, rest, skip_first=True)
+            return [(found, "call", 0)] if found else []
+        if head == "param" and rest:
+            param, _, method = rest.partition(".")
+            kind = (fn.get("annotations") or {}).get(param)
+            found_cls = self.find(kind) if kind else None
+            if found_cls in self.classes and "." not in method:
+                found = self.method(found_cls, method)
+                return [(found, "call", 0)] if found else []
+            return self._by_name(short)
+        if head in ("var", "?"):
+            return self._by_name(short)
+        if short in HANDOFF_METHODS and "." in callee:
+            base = callee.rsplit(".", 1)[0]
+            found = self._callable(base)
+            if found:
+                return [(found, "handoff", 0)]
+        found = self.find(callee)
+        if found in self.functions:
+            return [(found, "call", 0)]
+        if found in self.classes:
+            init = self.method(found, "__init__")
+            return [(init, "call", 0)] if init else []
+        if "." in callee:  # Instance.method or Class.method
+            owner, _, method = callee.rpartition(".")
+            found = self.find(owner)
+            if found in self.instances:
+                found = self.find(self.instances[found])
+            if found in self.classes:
+                target = self.method(found, method)
+                return [(target, "call", 0)] if target else []
+        return []
+
+    def _by_name(self, short: str) -> list[tuple[str, str, int]]:
+        if short in COMMON_METHODS or short.startswith("__"):
+            return []
+        found = [n for n in self.by_short.get(short, []) if self.functions[n].get("class")]
+        if 0 < len(found) <= MAX_NAME_CANDIDATES:
+            return [(n, "call", 0) for n in found]
+        return []
+
+
+def _position_of(call: dict, value: str) -> int:
+    """Index of the positional argument that passes the function ``value`` (``enqueue(fn, a)``)."""
+    for i, leaves in enumerate(call.get("args", [])):
+        if any(leaf[0] == "g" and leaf[1] == value for leaf in leaves):
+            return i
+    return 0

@@ -1,0 +1,217 @@
+"""Entry points and the contexts they give the functions they reach.
+
+An entry point is where code starts running for a reason the project does not choose
+per call: a request (routed handlers and views, the serializers, permission classes and
+middleware they use), background work (celery, rq, dramatiq, huey, apscheduler, signal
+receivers, functions handed to a job launcher), a command (Django management commands,
+click/typer, ``if __name__ == "__main__":``), a migration, startup code, or an admin-only
+request. Every function reachable from an entry point gets that entry's context; a call
+under ``if user.is_superuser:`` carries ``admin`` instead of ``request``. Functions no entry
+reaches are ``unreachable``. Linear: one breadth-first walk over (function, context) pairs.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import deque
+
+from tenantlint.program.callgraph import CallGraph
+
+CONTEXTS = ("request", "admin", "background", "command", "migration", "startup")
+TASK_DECORATORS = {"shared_task", "task", "actor", "job", "periodic_task", "db_task", "db_periodic_task",
+                   "receiver", "scheduled_job", "cron", "on_startup_task", "huey_task", "crontab_task"}
+COMMAND_DECORATORS = {"command", "group", "callback"}
+COMMAND_LIBS = ("click", "typer", "cyclopts", "fire")
+STARTUP_DECORATORS = {"on_event", "on_startup", "before_first_request", "before_serving", "lifespan"}
+REQUEST_DECORATORS = {"get", "post", "put", "patch", "delete", "route", "api_route", "websocket", "api_view",
+                      "action", "head", "options"}
+REQUEST_BASES = ("View", "ViewSet", "APIView", "Serializer", "Form", "ModelForm", "BasePermission",
+                 "Permission", "Middleware", "MiddlewareMixin", "Resource", "Mixin", "HTTPEndpoint", "Schema",
+                 "FilterSet", "Filter", "Consumer")
+ADMIN_BASES = ("ModelAdmin", "AdminSite", "InlineModelAdmin", "TabularInline", "StackedInline")
+ADMIN_PERMISSION_WORDS = ("isadminuser", "issuperuser", "isstaff", "isadmin", "superuser", "staff")
+
+
+class Contexts:
+    """``of[function]``: the set of contexts that reach it; ``entries[function]``: its own entry kind."""
+
+    def __init__(self, graph: CallGraph, routes: list[dict], config):
+        self.graph = graph
+        self.config = config
+        self.entries: dict[str, str] = {}
+        self.reasons: dict[str, str] = {}
+        self._request_entries(routes)
+        self._other_entries()
+        self.of: dict[str, set[str]] = {}
+        self._propagate()
+
+    @property
+    def any_entry(self) -> bool:
+        return bool(self.entries)
+
+    def contexts(self, function: str | None) -> list[str]:
+        if not function or function not in self.graph.functions:
+            return []
+        return sorted(self.of.get(function) or {"unreachable"})
+
+    # -- finding entries ---------------------------------------------------------------------
+    def _mark(self, name: str | None, kind: str, reason: str) -> None:
+        if name and name in self.graph.functions:
+            current = self.entries.get(name)
+            # admin narrows request; request never widens an admin entry
+            if current is None or (current == "request" and kind == "admin"):
+                self.entries[name] = kind
+                self.reasons[name] = reason
+
+    def _request_entries(self, routes: list[dict]) -> None:
+        g = self.graph
+        for route in routes:
+            handler = route.get("handler")
+            kind = "admin" if _admin_route(route) else "request"
+            reason = f"{'/'.join(route.get('methods') or []) or 'route'} {route.get('path') or ''}".strip()
+            found = g.find(handler)
+            if found in g.classes:
+                for m in g.class_methods(found):
+                    self._mark(m, kind, reason)
+                self._class_attrs(found, kind, reason)
+            elif found in g.functions:
+                self._mark(found, kind, reason)
+                fn = g.functions[found]
+                if fn.get("class"):  # an @action: the class's callbacks serve it too
+                    self._class_attrs(fn["class"], kind, reason)
+                    for m in g.class_methods(fn["class"]):
+                        short = m.rsplit(".", 1)[-1]
+                        if short.startswith(("get_", "perform_", "check_", "initial", "has_")):
+                            self._mark(m, kind, reason)
+        for name, fn in g.functions.items():
+            if fnmatch_any(name, self.config_list("entry_points")):
+                self._mark(name, "request", "entry_points in config")
+            decorators = [d.rsplit(".", 1)[-1] for d in fn.get("decorators", [])]
+            if set(decorators) & REQUEST_DECORATORS and name not in self.entries:
+                self._mark(name, "request", f"@{decorators[0]}")
+            cls = fn.get("class")
+            if cls and name not in self.entries:
+                bases = [b.rsplit(".", 1)[-1] for b in g.bases_of(cls)]
+                if any(b.endswith(ADMIN_BASES) for b in bases):
+                    self._mark(name, "admin", "Django admin")
+                elif any(b.endswith(REQUEST_BASES) for b in bases):
+                    self._mark(name, "request", f"{cls.rsplit('.', 1)[-1]} ({bases[0]})")
+        for name, fn in g.functions.items():
+            if name in self.entries and self.entries[name] == "request" and self._admin_gated(fn):
+                self.entries[name] = "admin"
+                self.reasons[name] += " (admin only)"
+
+    def _class_attrs(self, cls: str, kind: str, reason: str) -> None:
+        """``permission_classes``, ``serializer_class``, ``form_class``...: their methods run on
+        the view's requests."""
+        g = self.graph
+        for c in g.class_chain(cls):
+            for attr, values in (g.classes.get(c, {}).get("attrs") or {}).items():
+                if not attr.endswith(("_class", "_classes")):
+                    continue
+                for value in values:
+                    found = g.find(value)
+                    if found in g.classes:
+                        for m in g.class_methods(found):
+                            self._mark(m, kind, reason)
+
+    def _admin_gated(self, fn: dict) -> bool:
+        g = self.graph
+        markers = tuple(w.lower() for w in self.config_list("admin_markers")) + ("admin", "staff", "superuser")
+        for dep in [*(fn.get("deps") or {}).values(), *fn.get("decorators", [])]:
+            short = dep.rsplit(".", 1)[-1].lower()
+            if any(m in short for m in markers) and "not" not in short:
+                return True
+            if self._admin_function(g.find(dep), 0):
+                return True
+        cls = fn.get("class")
+        if cls:
+            for c in g.class_chain(cls):
+                perms = (g.classes.get(c, {}).get("attrs") or {}).get("permission_classes") or []
+                if any(any(w in p.rsplit(".", 1)[-1].lower() for w in ADMIN_PERMISSION_WORDS) for p in perms):
+                    return True
+        return False
+
+    def _admin_function(self, name: str | None, depth: int) -> bool:
+        """A dependency or decorator that denies unless the caller is staff/admin, itself or
+        through the dependencies it declares."""
+        fn = self.graph.functions.get(name or "")
+        if fn is None or depth > 4:
+            return False
+        if fn.get("admin_check"):
+            return True
+        inner = [n for n in self.graph.functions if n.startswith(name + ".")]  # a decorator's wrapper
+        if any(self.graph.functions[n].get("admin_check") for n in inner):
+            return True
+        return any(self._admin_function(self.graph.find(d), depth + 1) for d in (fn.get("deps") or {}).values())
+
+    def _other_entries(self) -> None:
+        g = self.graph
+        launchers = set(self.config_list("job_launchers"))
+        for name, fn in g.functions.items():
+            decorators = fn.get("decorators", [])
+            shorts = [d.rsplit(".", 1)[-1] for d in decorators]
+            path = fn.get("path") or ""
+            cls = fn.get("class")
+            short = name.rsplit(".", 1)[-1]
+            if fn.get("main"):
+                self._mark(name, "command", "if __name__ == '__main__'")
+            elif "/migrations/" in f"/{path}" or "alembic" in path and "/versions/" in path:
+                self._mark(name, "migration", "migration")
+            elif set(shorts) & TASK_DECORATORS:
+                self._mark(name, "background", f"@{next(s for s in shorts if s in TASK_DECORATORS)}")
+            elif set(shorts) & COMMAND_DECORATORS and any(d.startswith(COMMAND_LIBS) or ".cli." in d or "app" in d
+                                                         for d in decorators):
+                self._mark(name, "command", f"@{shorts[0]}")
+            elif set(shorts) & STARTUP_DECORATORS:
+                self._mark(name, "startup", f"@{shorts[0]}")
+            elif cls:
+                bases = [b.rsplit(".", 1)[-1] for b in g.bases_of(cls)]
+                if short == "handle" and any(b.endswith("BaseCommand") or b in ("Command", "LabelCommand",
+                                                                                 "AppCommand") for b in bases):
+                    self._mark(name, "command", "management command")
+                elif short == "run" and "Task" in bases:
+                    self._mark(name, "background", "celery Task")
+                elif short == "ready" and "AppConfig" in bases:
+                    self._mark(name, "startup", "AppConfig.ready")
+            for i, call in enumerate(fn.get("calls", [])):
+                callee_short = call["callee"].rsplit(".", 1)[-1]
+                if callee_short == "RunPython":
+                    for value in call.get("values", []):
+                        self._mark(g._callable(value), "migration", "RunPython")
+                elif callee_short in launchers or call["callee"] in launchers:
+                    for value in call.get("values", []):
+                        self._mark(g._callable(value), "background", f"started by {callee_short}()")
+        for e in g.edges:
+            if e.kind == "handoff":
+                self._mark(e.callee, "background", f"started by {e.caller.rsplit('.', 1)[-1]}()")
+
+    def config_list(self, key: str) -> tuple:
+        return tuple(getattr(self.config, key, ()) or ())
+
+    # -- propagation ---------------------------------------------------------------------------
+    def _propagate(self) -> None:
+        g = self.graph
+        queue = deque((n, k) for n, k in self.entries.items())
+        for n, k in queue:
+            self.of.setdefault(n, set()).add(k)
+        while queue:
+            n, kind = queue.popleft()
+            for e in g.out.get(n, ()):
+                if e.kind == "handoff":
+                    continue  # the job is an entry of its own; request data it gets: paths.py
+                carried = "admin" if kind == "request" and e.admin else kind
+                seen = self.of.setdefault(e.callee, set())
+                if carried not in seen:
+                    seen.add(carried)
+                    queue.append((e.callee, carried))
+
+
+def fnmatch_any(name: str, patterns: tuple) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def _admin_route(route: dict) -> bool:
+    text = " ".join(route.get("auth") or []).lower()
+    return any(w in text for w in ("isadminuser", "staff_member_required", "superuser_required",
+                                   "admin_required", "issuperuser"))

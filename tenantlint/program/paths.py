@@ -1,0 +1,392 @@
+"""Where each unscoped query is reached from, and whether that path ties it to the caller.
+
+For a query that is not scoped where it is written, walk the call graph upward from its
+function to the entry points (:mod:`.contexts`). Each path ends at a *site*: the call in the
+outermost project function of the path (the handler's call into the data layer), or the
+query itself when the entry point runs it. Along the way two things can tie the rows to
+the caller's tenant:
+
+- a **guard**: the fetched row, or the key it was fetched by, is verified before it
+  reaches the caller: a comparison that fails closed (``if deal.account_id !=
+  user.account_id: raise``), a guard helper (a function whose own checks verify one of its
+  parameters), a permission class, decorator or dependency whose checks verify the URL's
+  keyword, or a guard named in config;
+- **key provenance**: the values the query filters or looks up by come from the server
+  (an attribute of a row already fetched, the caller's identity, a constant), not from
+  the request. Parameters are followed through every call on the path; at a request
+  entry the remaining parameters are the route's.
+
+Each query gets ``contexts``, up to three ``paths`` (entry → … → query) and ``sites``; the
+policies report the sites with no guard whose key is not server-derived, at the level of
+their context. Cycles are cut, depth is bounded, and the walk is memoised per function
+and key set, so a project stays linear in practice.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+
+from tenantlint.program.callgraph import CallGraph, Edge
+from tenantlint.program.contexts import Contexts
+
+MAX_DEPTH = 8
+MAX_SITES = 50
+MAX_PATHS = 3
+NOT_KEYS = {"self", "cls", "request", "req", "session", "db", "cursor", "conn", "connection", "engine", "tx",
+            "uow", "user", "current_user", "args", "kwargs", "info", "context", "ctx", "background_tasks"}
+REQUEST_PARAMS_SKIP = NOT_KEYS | {"response", "format", "page", "page_size", "limit", "offset"}
+SCOPED = ("direct", "anchor", "helper", "runtime", "provenance")
+
+
+def judge(queries: list[dict], graph: CallGraph, contexts: Contexts, config) -> None:
+    """Give every query its ``contexts``, ``paths`` and ``sites`` (see the module docstring)."""
+    judge_ = _Judge(graph, contexts, config)
+    for q in queries:
+        judge_.query(q)
+
+
+class _Judge:
+    def __init__(self, graph: CallGraph, contexts: Contexts, config):
+        self.g = graph
+        self.ctx = contexts
+        self.config = config
+        self._verified: dict[str, set] = {}
+        self._guard_params: dict[str, set] = {}
+        self.config_guards = tuple(getattr(config, "guards", ()) or ())
+
+    # -- one query -----------------------------------------------------------------------------
+    def query(self, q: dict) -> None:
+        fn_name = q.get("function")
+        if not self.ctx.any_entry or fn_name not in self.g.functions:
+            q["contexts"] = ["alone"] if not self.ctx.any_entry or not fn_name else ["unreachable"]
+            if not fn_name or not self.ctx.any_entry:
+                q["sites"] = [self._self_site(q, "alone")]
+                return
+        q["contexts"] = self.ctx.contexts(fn_name) if fn_name in self.g.functions else ["alone"]
+        if fn_name not in self.g.functions:
+            q["sites"] = [self._self_site(q, "alone")]
+            return
+        if not any(r.get("tenant_owned") and r.get("scope") not in SCOPED for r in q.get("refs", [])):
+            q["sites"] = [self._self_site(q, q["contexts"][0] if q["contexts"] else "alone")]
+            return
+        fn = self.g.functions[fn_name]
+        calls = _calls_in(fn, q)
+        own = {i for i, c in enumerate(fn["calls"]) if c in calls}
+        # Calls nested in the query (``session.scalars(select(Deal))``) are the query, not a key.
+        leaves = [leaf for c in calls for a in [*c["args"], *c["kw"].values()] for leaf in a
+                  if not (leaf[0] in ("call", "row") and leaf[1] in own)]
+        keys, state = self._classify(fn, leaves)
+        sites: list[dict] = []
+        own_guard = (self._row_guard(fn_name, [i for i, c in enumerate(fn["calls"]) if c in calls])
+                     or self._key_guard(fn_name, keys, state))
+        self._walk(q, fn_name, keys, state, [], sites, set(), own_guard)
+        sites = _dedupe_sites(sites)[:MAX_SITES]
+        q["sites"] = sites
+        q["paths"] = [s["steps"] for s in sites if s["steps"]][:MAX_PATHS]
+
+    def _walk(self, q, name: str, keys: set, state: dict, path: list[Edge], sites: list, seen: set,
+              guard: dict | None, handoff: bool = False) -> None:
+        if len(sites) >= MAX_SITES:
+            return
+        entry = self.ctx.entries.get(name)
+        reached = sorted(self.ctx.of.get(name) or ())
+        kind = entry or (reached[0] if reached else "unreachable")
+        if guard is not None:
+            sites.append(self._site(q, name, keys, state, path, kind, guard))
+            return
+        into = [e for e in self.g.into.get(name, ()) if e.kind != "handoff"]
+        if entry is not None or not into or len(path) >= MAX_DEPTH:
+            guard = self._entry_guard(name, keys, state) if entry in ("request", "admin") else None
+            if guard is not None:
+                sites.append(self._site(q, name, keys, state, path, kind, guard))
+            elif not handoff or self._request_key(name, keys, state, entry):
+                sites.append(self._site(q, name, keys, state, path, kind))
+            if entry != "background":
+                return
+            # Request data handed to the job: judged in the request context, at the hand-over.
+            into = [e for e in self.g.into.get(name, ()) if e.kind == "handoff"]
+            handoff = True
+        for e in into:
+            if e.caller in seen or e.caller == name:
+                continue
+            caller = self.g.functions[e.caller]
+            new_keys, new_state = self._map(caller, self.g.functions[name], e, keys, state)
+            row_guard = self._row_guard(e.caller, [e.call]) if e.call >= 0 else None
+            key_guard = self._key_guard(e.caller, new_keys, new_state)
+            self._walk(q, e.caller, new_keys, new_state, [e, *path], sites, seen | {name},
+                       row_guard or key_guard, handoff)
+
+    # -- provenance --------------------------------------------------------------------------
+    def _classify(self, fn: dict, leaves: list) -> tuple[set, dict]:
+        """Parameters that feed the key, and what is already known of the rest."""
+        deps = fn.get("deps") or {}
+        keys: set = set()
+        state = {"request": [], "unknown": False, "server": False}
+        for leaf in leaves:
+            kind = leaf[0]
+            if kind == "p":
+                if leaf[1] in deps or leaf[1] in NOT_KEYS:
+                    continue
+                keys.add(leaf[1])
+            elif kind == "r":
+                state["request"] = [*state["request"], leaf[1]]
+            elif kind in ("row", "call"):  # a fetched row or its attribute (the caller's identity
+                state["server"] = True       # is no key: scoping by it is the scope analysis' job)
+            elif kind == "?":
+                state["unknown"] = True
+        return keys, state
+
+    def _map(self, caller: dict, callee: dict, e: Edge, keys: set, state: dict) -> tuple[set, dict]:
+        """The callee's key parameters in terms of the caller's values at this call."""
+        state = {**state, "request": list(state["request"])}
+        if e.call < 0:  # a dependency or decorator: FastAPI fills parameters by name
+            return {k for k in keys if k in caller["params"]}, state
+        call = caller["calls"][e.call]
+        params = callee["params"]
+        bound = 1 if params[:1] in (["self"], ["cls"]) else 0
+        leaves = []
+        for k in keys:
+            if k in call["kw"]:
+                leaves += call["kw"][k]
+                continue
+            if k not in params:
+                state["unknown"] = True
+                continue
+            pos = params.index(k) - bound + e.shift
+            if 0 <= pos < len(call["args"]):
+                leaves += call["args"][pos]
+            # not passed: the parameter's default, a server value
+        new_keys, found = self._classify(caller, leaves)
+        state["request"] += found["request"]
+        state["unknown"] = state["unknown"] or found["unknown"]
+        state["server"] = state["server"] or found["server"]
+        return new_keys, state
+
+    def _request_key(self, name: str, keys: set, state: dict, entry: str | None) -> bool:
+        if state["request"]:
+            return True
+        return entry in ("request", "admin") and bool(self._route_keys(name, keys))
+
+    def _route_keys(self, name: str, keys: set) -> list[str]:
+        fn = self.g.functions[name]
+        return sorted(k for k in keys if k not in (fn.get("deps") or {}) and k not in REQUEST_PARAMS_SKIP)
+
+    # -- guards --------------------------------------------------------------------------------
+    def _row_guard(self, name: str, call_indexes: list[int]) -> dict | None:
+        verified = self.verified(name)
+        for i in call_indexes:
+            reason = verified.get(("call", i))
+            if reason:
+                return {"kind": reason[0], "reason": reason[1]}
+        return None
+
+    def _key_guard(self, name: str, keys: set, state: dict) -> dict | None:
+        """The keys that reach this function are verified here (all of them)."""
+        if not keys or state["request"] or state["unknown"]:
+            return None
+        verified = self.verified(name)
+        reasons = [verified.get(("p", k)) for k in sorted(keys)]
+        if all(reasons):
+            return {"kind": reasons[0][0], "reason": reasons[0][1]}
+        return None
+
+    def _entry_guard(self, name: str, keys: set, state: dict) -> dict | None:
+        """At a request entry: every request-controlled key is verified (a permission class,
+        decorator, dependency or check of the handler)."""
+        verified = self.verified(name)
+        wanted = [("p", k) for k in self._route_keys(name, keys)] + [("r", r) for r in state["request"]]
+        if not wanted or state["unknown"]:
+            return None
+        reasons = [verified.get(w) for w in wanted]
+        if all(reasons):
+            return {"kind": reasons[0][0], "reason": reasons[0][1]}
+        return None
+
+    def verified(self, name: str) -> dict:
+        """``(leaf kind, value) -> (guard kind, reason)`` for what the function ties to the caller."""
+        if name in self._verified:
+            return self._verified[name]
+        self._verified[name] = {}
+        fn = self.g.functions[name]
+        out: dict = {}
+        for check in fn.get("checks", []):
+            for leaf in check["verifies"]:
+                out.setdefault(_key(leaf), ("check", f"checked at line {check['line']}"))
+        for e in self.g.out.get(name, ()):
+            if e.call < 0 or e.kind != "call":
+                continue
+            params = self.guard_params(e.callee)
+            if not params:
+                continue
+            call = fn["calls"][e.call]
+            callee = self.g.functions[e.callee]
+            bound = 1 if callee["params"][:1] in (["self"], ["cls"]) else 0
+            for p in params:
+                pos = callee["params"].index(p) - bound if p in callee["params"] else -1
+                leaves = call["kw"].get(p) or (call["args"][pos] if 0 <= pos < len(call["args"]) else [])
+                for leaf in leaves:
+                    out.setdefault(_key(leaf), ("guard", f"{e.callee.rsplit('.', 1)[-1]}() at line {call['line']}"))
+        for i, call in enumerate(fn.get("calls", [])):
+            for g in self.config_guards:
+                if fnmatch.fnmatchcase(call["callee"], g["function"]) or call["callee"].endswith(
+                        "." + g["function"]):
+                    for pos in g.get("checks", []):
+                        for leaf in (call["args"][pos] if pos < len(call["args"]) else []):
+                            out.setdefault(_key(leaf), ("guard", f"{g['function']}() (config) at line {call['line']}"))
+        if self.ctx.entries.get(name) in ("request", "admin"):
+            for kwarg, reason in self._framework_verified(name).items():
+                out.setdefault(("p", kwarg), ("permission", reason))
+                out.setdefault(("r", f"kwargs:{kwarg}"), ("permission", reason))
+        self._verified[name] = out
+        return out
+
+    def guard_params(self, name: str, depth: int = 0) -> set:
+        """Parameters a function verifies (its checks, or guards it hands them to)."""
+        if name in self._guard_params:
+            return self._guard_params[name]
+        self._guard_params[name] = set()
+        fn = self.g.functions.get(name)
+        if fn is None or depth > 3:
+            return set()
+        params = set(fn["params"]) - {"self", "cls"}
+        found = {leaf[1] for c in fn.get("checks", []) for leaf in c["verifies"] if leaf[0] == "p"} & params
+        for e in self.g.out.get(name, ()):
+            if e.call < 0 or e.kind != "call":
+                continue
+            inner = self.guard_params(e.callee, depth + 1)
+            if not inner:
+                continue
+            call = fn["calls"][e.call]
+            callee = self.g.functions[e.callee]
+            bound = 1 if callee["params"][:1] in (["self"], ["cls"]) else 0
+            for p in inner:
+                pos = callee["params"].index(p) - bound if p in callee["params"] else -1
+                leaves = call["kw"].get(p) or (call["args"][pos] if 0 <= pos < len(call["args"]) else [])
+                found |= {leaf[1] for leaf in leaves if leaf[0] == "p" and leaf[1] in params}
+        self._guard_params[name] = found
+        return found
+
+    def _framework_verified(self, name: str) -> dict[str, str]:
+        """URL keywords verified for a handler by its permission classes, decorators and
+        dependencies: their checks verify ``kwargs[...]`` or a same-named parameter."""
+        fn = self.g.functions[name]
+        out: dict[str, str] = {}
+        sources = []
+        cls = fn.get("class")
+        if cls:
+            for c in self.g.class_chain(cls):
+                for perm in (self.g.classes.get(c, {}).get("attrs") or {}).get("permission_classes") or []:
+                    found = self.g.find(perm)
+                    if found in self.g.classes:
+                        sources += [(m, f"permission class {found.rsplit('.', 1)[-1]}")
+                                    for m in self.g.class_methods(found)]
+        for ref in fn.get("decorators", []):
+            found = self.g.find(ref)
+            if found in self.g.functions:
+                sources += [(n, f"decorator @{found.rsplit('.', 1)[-1]}") for n in self.g.functions
+                            if n == found or n.startswith(found + ".")]
+        for ref in (fn.get("deps") or {}).values():
+            found = self.g.find(ref)
+            if found in self.g.functions:
+                sources.append((found, f"dependency {found.rsplit('.', 1)[-1]}"))
+        for source, reason in sources:
+            src = self.g.functions[source]
+            for check in src.get("checks", []):
+                for leaf in check["verifies"]:
+                    if leaf[0] == "r" and leaf[1].startswith("kwargs:"):
+                        out.setdefault(leaf[1][7:], reason)
+                    elif leaf[0] == "p" and leaf[1] in fn["params"] and leaf[1] not in NOT_KEYS:
+                        out.setdefault(leaf[1], reason)
+        return out
+
+    # -- sites -------------------------------------------------------------------------------
+    def _site(self, q, name: str, keys: set, state: dict, path: list[Edge], kind: str,
+              guard: dict | None = None) -> dict:
+        fn = self.g.functions[name]
+        if any(e.admin for e in path) and kind == "request":
+            kind = "admin"
+        route_keys = self._route_keys(name, keys) if kind in ("request", "admin") else []
+        requested = [*state["request"], *route_keys]
+        if requested:
+            key = "request"
+        elif state["unknown"] or (keys and kind not in ("request", "admin")):
+            key = "unknown"
+        elif state["server"]:
+            key = "server"
+        else:
+            key = "none"
+        steps = self._steps(q, path)
+        if path:
+            first = path[0]
+            if first.call >= 0:
+                call = fn["calls"][first.call]
+                where = {"line": call["line"], "column": call["column"], "end_line": call["end_line"],
+                         "end_column": call["end_column"], "code": call["callee"]}
+            else:
+                where = {"line": fn["line"], "column": 1, "end_line": fn["line"], "end_column": None,
+                         "code": first.callee}
+            site = {"path": fn["path"], "function": name, **where}
+        else:
+            site = {"path": q["path"], "function": name, "line": q["line"], "column": q.get("column", 1),
+                    "end_line": q.get("end_line", q["line"]), "end_column": q.get("end_column"), "code": None}
+        site.update({"context": kind, "steps": steps, "guard": guard, "key": key,
+                     "keys": sorted({_describe(r) for r in requested}),
+                     "entry": self.ctx.reasons.get(name) if self.ctx.entries.get(name) else None})
+        site["note"] = _note(site, q)
+        return site
+
+    def _self_site(self, q: dict, kind: str) -> dict:
+        return {"path": q["path"], "function": q.get("function"), "line": q["line"], "column": q.get("column", 1),
+                "end_line": q.get("end_line", q["line"]), "end_column": q.get("end_column"), "code": None,
+                "context": kind, "steps": [], "guard": None, "key": "none", "keys": [], "entry": None}
+
+    def _steps(self, q: dict, path: list[Edge]) -> list[dict]:
+        if not path:
+            return []
+        steps = []
+        for e in path:
+            fn = self.g.functions[e.caller]
+            line = fn["calls"][e.call]["line"] if e.call >= 0 else fn["line"]
+            steps.append({"function": e.caller, "path": fn["path"], "line": line})
+        steps.append({"function": q.get("function"), "path": q["path"], "line": q["line"]})
+        return steps
+
+
+def _note(site: dict, q: dict) -> str | None:
+    """What a reader needs beside the rule's message: where the key comes from, how the
+    query is reached."""
+    parts = []
+    if site["key"] == "request" and site["keys"]:
+        parts.append(", ".join(site["keys"]) + " from the request")
+    if site["steps"]:
+        chain = [s["function"] for s in site["steps"]]
+        head = f"{site['entry']} ({chain[0]})" if site.get("entry") else chain[0]
+        parts.append("reached from " + " → ".join([head, *chain[1:]]))
+    elif site.get("entry") and site["context"] not in ("request", "alone"):
+        parts.append(f"{site['context']}: {site['entry']}")
+    if site["context"] == "unreachable":
+        parts.append("no entry point reaches this code")
+    return "; ".join(parts) or None
+
+
+def _calls_in(fn: dict, q: dict) -> list[dict]:
+    first, last = q.get("line", 0), q.get("end_line") or q.get("line", 0)
+    return [c for c in fn.get("calls", []) if first <= c["line"] <= last]
+
+
+def _key(leaf: list) -> tuple:
+    return tuple(leaf[:2]) if leaf[0] != "row" else ("row", leaf[1], leaf[2])
+
+
+def _describe(value: str) -> str:
+    return value[7:] if value.startswith("kwargs:") else value
+
+
+def _dedupe_sites(sites: list[dict]) -> list[dict]:
+    out, seen = [], set()
+    for s in sites:
+        key = (s["path"], s["line"], s["column"], s["context"])
+        if key not in seen:
+            seen.add(key)
+            out.append(s)
+    return out
