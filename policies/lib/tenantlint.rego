@@ -96,8 +96,9 @@ open_sites(query) := [s |
 ]
 
 alone_site(query) := {
-	"path": query.path, "line": query.line, "context": "alone",
-	"function": object.get(query, "function", null), "guard": null, "key": "none",
+	"path": query.path, "line": query.line, "column": object.get(query, "column", 1),
+	"end_line": object.get(query, "end_line", query.line), "end_column": object.get(query, "end_column", null),
+	"context": "alone", "function": object.get(query, "function", null), "guard": null, "key": "none",
 }
 
 site_open(site) if {
@@ -117,7 +118,7 @@ site_violation(rule, query, ref, site, message) := v if {
 	level != "off"
 	not exempt(rule, site.path, object.get(site, "function", null), object.get(ref, "table", null))
 	base := violation(rule, query, ref, concat("", [message, site_note(site)]))
-	v := object.union(base, {
+	located := object.union(base, {
 		"severity": level,
 		"path": site.path,
 		"line": site.line,
@@ -125,11 +126,18 @@ site_violation(rule, query, ref, site, message) := v if {
 		"end_line": object.get(site, "end_line", site.line),
 		"end_column": object.get(site, "end_column", null),
 		"context": site.context,
-		"steps": object.get(site, "steps", []),
-		"site_function": object.get(site, "function", null),
-		"site_code": object.get(site, "code", null),
 	})
+	v := object.union(located, site_path(site))
 }
+
+# Where the path came from, for a site that is a call into the data layer.
+site_path(site) := {
+	"steps": object.get(site, "steps", []),
+	"site_function": object.get(site, "function", null),
+	"site_code": site.code,
+} if {
+	is_string(object.get(site, "code", null))
+} else := {}
 
 site_note(site) := concat("", [" (", site.note, ")"]) if {
 	is_string(object.get(site, "note", null))

@@ -48,7 +48,10 @@ CALLER_ATTRS = {"user", "auth", "identity", "principal", "account", "organizatio
 CALLER_NAMES = {"current_user", "user", "me", "viewer", "principal", "g"}
 # Calls whose result is their argument, as far as provenance goes.
 TRANSPARENT = {"int", "str", "UUID", "uuid.UUID", "float", "list", "tuple", "set", "sorted", "frozenset",
-               "get_int", "strip", "lower"}
+               "Q", "F", "Value", "and_", "or_", "not_", "dict", "bool"}
+# Methods of plain values (a dict of request data, a string): the result is the value.
+VALUE_METHODS = {"get", "getlist", "split", "strip", "lower", "upper", "format", "pop", "copy", "items", "values",
+                 "keys"}
 OWNER_ATTRS = {"owner", "owner_id", "user", "user_id", "created_by", "created_by_id", "author", "author_id",
                "creator", "creator_id", "members", "member", "users"}
 ADMIN_WORDS = ("is_superuser", "is_staff", "is_admin", "superuser", "staff_member", "is_platform_admin",
@@ -209,11 +212,13 @@ class _FunctionWalk:
             value = self.expr(stmt.value)
             for target in stmt.targets:
                 self.bind(target, value)
-        elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
+        elif isinstance(stmt, ast.AnnAssign):
             if stmt.value is not None:
-                value = self.expr(stmt.value)
-                if isinstance(stmt, ast.AnnAssign):
-                    self.bind(stmt.target, value)
+                self.bind(stmt.target, self.expr(stmt.value))
+        elif isinstance(stmt, ast.AugAssign):  # cond &= Q(...): the value now comes from both
+            value = self.expr(stmt.value)
+            if isinstance(stmt.target, ast.Name):
+                self.env[stmt.target.id] = _dedupe([*self.env.get(stmt.target.id, []), *value])
         elif isinstance(stmt, ast.If):
             self.if_(stmt)
         elif isinstance(stmt, ast.Assert):
@@ -336,9 +341,12 @@ class _FunctionWalk:
         inner = self.expr(base)
         attr = node.attr if isinstance(node, ast.Attribute) else None
         out = []
+        fetched = attr and any(leaf[0] == "call" for leaf in inner)
         for leaf in inner:
             if leaf[0] == "call" and attr:
                 out.append(["row", leaf[1], attr])
+            elif leaf[0] == "r" and fetched:
+                continue  # deal.owner_id of a row fetched by a request key: the row is judged at its fetch
             elif leaf[0] in ("r", "c", "p", "row", "k", "?"):
                 out.append(leaf)
             elif leaf[0] == "g":
@@ -362,8 +370,19 @@ class _FunctionWalk:
                 self.expr(k.value)
         callee = self._callee(func, name)
         short = (name or "").rsplit(".", 1)[-1]
-        if short in TRANSPARENT or (name or "") in TRANSPARENT:
-            return _dedupe([leaf for a in args for leaf in a]) or [["?"]]
+        if _is_request_data(name):  # request.GET.getlist("id"), request.get_json()
+            return [["r", name]]
+        if receiver is None and name and (name in TRANSPARENT or short in TRANSPARENT and "." not in name):
+            return _dedupe([leaf for a in [*args, *kw.values()] for leaf in a]) or [["?"]]
+        if isinstance(func, ast.Attribute) and func.attr in VALUE_METHODS:
+            base = dotted(func.value) or ""
+            key = _constant(node.args[0]) if node.args else None
+            if base.split(".")[-1] == "kwargs" and key:  # self.kwargs.get("pk")
+                return [["r", f"kwargs:{key}"]]
+            held = receiver if receiver is not None else self.expr(func.value)
+            if any(leaf[0] == "r" for leaf in held) or (key and any(leaf[0] == "p" for leaf in held)):
+                # data.get("id") of request data, payload.get("id") of a parameter
+                return _dedupe([*held, *(leaf for a in args for leaf in a)])
         values = [leaf[1] for a in [*args, *kw.values()] for leaf in a if leaf[0] == "g"]
         fact = {"callee": callee, "line": node.lineno, "column": node.col_offset + 1,
                 "end_line": node.end_lineno or node.lineno, "end_column": (node.end_col_offset or 0) + 1,
@@ -376,7 +395,9 @@ class _FunctionWalk:
             fact["receiver"] = receiver
         self.calls.append(fact)
         index = len(self.calls) - 1
-        return [["call", index]]
+        # What the request controls stays request-controlled through a call (parse_id(request.GET["id"])).
+        tainted = [leaf for a in [*args, *kw.values()] for leaf in a if leaf[0] == "r"]
+        return [["call", index], *_dedupe(tainted)]
 
     def _callee(self, func, name: str | None) -> str:
         if name is None:
@@ -495,6 +516,10 @@ class _FunctionWalk:
             return []
         return _dedupe([leaf for leaf in leaves if leaf[0] in ("p", "r", "call", "row")
                         and not (leaf[0] == "p" and leaf[1] in CALLER_NAMES | {"request", "self"})])
+
+
+def _constant(node) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
 def _chain_of(calls: list[dict], call: dict) -> list[dict]:

@@ -34,4 +34,5 @@ def read_violation(line: int, path: str = "app/queries.sql", severity: str = "er
     return {
         "rule": "missing-tenant-filter", "severity": severity, "message": READ_MESSAGE, "path": path,
         "line": line, "column": 1, "end_line": line, "end_column": 30, "query": line - 1, "table": "contacts",
+        "context": "alone",
     }

@@ -26,10 +26,10 @@ MIXED = complete_input({
 def test_violations_are_exact_and_sorted_by_location():
     assert evaluate(MIXED, Config()) == [
         {"rule": "missing-tenant-filter", "severity": "error", "path": "a.sql", "line": 2, "column": 1,
-         "end_line": 2, "end_column": 20, "query": 1, "table": "contacts",
+         "end_line": 2, "end_column": 20, "query": 1, "table": "contacts", "context": "alone",
          "message": "'contacts' is read without a tenant filter on account_id: the query returns every tenant's rows"},
         {"rule": "unscoped-write", "severity": "error", "path": "b.sql", "line": 9, "column": 1,
-         "end_line": 9, "end_column": 1, "query": 0, "table": "contacts",
+         "end_line": 9, "end_column": 1, "query": 0, "table": "contacts", "context": "alone",
          "message": "TRUNCATE of 'contacts' removes the rows of every tenant"},
         {"rule": "unencrypted-sensitive-field", "severity": "warning", "path": "models.py", "line": 3, "column": 5,
          "end_line": 3, "end_column": None, "table": "patients",

@@ -93,5 +93,5 @@ def test_opa_engine_reports_the_same_findings_as_the_embedded_engine(opa_server)
 
     [(path, body)] = RegoDataApi.requests  # the OPA run really asked the server, once
     assert path == "/v1/data/tenantlint/rules"
-    assert set(body["input"]["config"]) == {"rules", "accept_join_scope", "exemptions"}  # the server holds no config
+    assert set(body["input"]["config"]) == {"rules", "accept_join_scope", "exemptions", "contexts"}  # the server holds no config
     assert via_opa == embedded
