@@ -81,6 +81,21 @@ def _add_web_facts(path: str, data: bytes, config: Config, facts: dict) -> None:
         facts["program"] = program
 
 
+def program_facts(path: str, data: bytes, config: Config) -> dict:
+    """Only the function facts of a Python file that holds no query, model or route: a
+    service layer between a handler and the data layer is still part of every path."""
+    if not path.endswith(".py") or b"def " not in data:
+        return {}
+    from tenantlint.python.calls import extract_calls
+    from tenantlint.web import parse_module
+
+    try:
+        mod = parse_module(path, data, config)
+        return extract_calls(mod) if mod is not None else {}
+    except (RecursionError, MemoryError):
+        return {}
+
+
 @contextlib.contextmanager
 def _time_limit(seconds: float):
     """Stop one file's analysis after ``seconds`` (SIGALRM: main thread of a process only)."""

@@ -34,9 +34,12 @@ def _text(result: ScanResult) -> str:
         suppression = finding.get("suppression") if finding.get("suppressed") else None
         if suppression is not None and not result.show_suppressed:
             continue
+        context = finding.get("context")
+        tag = f" [{context}]" if context and context not in ("request", "alone") else ""
         lines.append(
             f"{finding['path']}:{finding['line']}:{finding['column']}: "
-            f"{'suppressed ' if suppression is not None else ''}{finding['severity']} {finding['rule']} {finding['message']}"
+            f"{'suppressed ' if suppression is not None else ''}{finding['severity']} {finding['rule']}{tag} "
+            f"{finding['message']}"
         )
         if suppression is not None:
             lines.append(f"    suppressed on line {suppression['line']}: {suppression['reason']}")
@@ -44,8 +47,10 @@ def _text(result: ScanResult) -> str:
         if code is not None:
             lines.append(f"    {code.rstrip()}")
             lines.append("    " + " " * _caret_offset(code, finding["column"]) + "^")
+        for steps in finding.get("paths") or ():
+            lines.append("    path: " + " → ".join(f"{s['function']} ({s['path']}:{s['line']})" for s in steps))
         route = finding.get("route")
-        if route:
+        if route and not finding.get("paths"):
             lines.append(f"    reached from {route_text(route)}")
     for err in result.errors:
         where = f"{err['path']}:{err['line']}" if err.get("line") else err["path"]

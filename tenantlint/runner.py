@@ -56,6 +56,7 @@ def extract_files(
 
     ``cache_dir`` None means no cache. A file that cannot be read has an error and no facts.
     """
+    from tenantlint.extract import program_facts
     from tenantlint.prefilter import skippable
 
     stats = stats if stats is not None else RunStats()
@@ -88,6 +89,9 @@ def extract_files(
         if prefilter and skippable(rel, data, config):
             stats.skipped += 1
             facts = new_file_facts(rel, "sql" if rel.endswith(".sql") else "python")
+            program = program_facts(rel, data, config)  # no query here, but calls the program stage follows
+            if program:
+                facts["program"] = program
             if cache is not None:
                 cache.put(rel, sha, facts)
             slots.append(facts)

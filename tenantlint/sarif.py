@@ -97,7 +97,17 @@ def _result(finding: dict, rule_index: int) -> dict:
                                                      finding.get("end_line"))}],
         "partialFingerprints": {FINGERPRINT_KEY: finding["fingerprint"]},
     }
-    properties = {k: finding[k] for k in ("table", "function") if finding.get(k)}
+    if finding.get("related"):
+        out["relatedLocations"] = [
+            {"id": i, "message": {"text": r.get("message", "")},
+             "physicalLocation": _physical(r["path"], r["line"], r.get("column"), None)}
+            for i, r in enumerate(finding["related"])]
+    if finding.get("paths"):
+        out["codeFlows"] = [{"threadFlows": [{"locations": [
+            {"location": {"physicalLocation": _physical(s["path"], s["line"], None, None),
+                          "message": {"text": s.get("function") or ""}}}
+            for s in steps]}]} for steps in finding["paths"]]
+    properties = {k: finding[k] for k in ("table", "function", "context") if finding.get(k)}
     if properties:
         out["properties"] = properties
     if finding.get("suppressed"):

@@ -34,7 +34,7 @@ def test_the_document_follows_the_input_schema(name: str):
 
 EXACT = {
     "django": [
-        ("bulk-export", "crm/management/commands/export_contacts.py", 15, 24),
+        ("bulk-export", "crm/management/commands/export_contacts.py", 16, 24),
         ("unencrypted-sensitive-field", "crm/models.py", 17, 5),
         ("unencrypted-sensitive-field", "crm/models.py", 26, 5),
         ("unprotected-export-endpoint", "crm/reports.py", 8, 1),
