@@ -262,6 +262,8 @@ def _validate_contexts(value: Any, where: str) -> dict:
         raise ConfigError(f"config key 'contexts'{where} must map contexts ({', '.join(CONTEXT_NAMES)}) to levels")
     out = dict(DEFAULT_CONTEXTS)
     for name, level in value.items():
+        if level is False:  # YAML 1.1 reads a bare `off` as false
+            level = "off"
         if name not in CONTEXT_NAMES:
             hint = difflib.get_close_matches(str(name), CONTEXT_NAMES, n=1)
             suffix = f" (did you mean '{hint[0]}'?)" if hint else ""

@@ -182,6 +182,9 @@ class Contexts:
                 elif callee_short in launchers or call["callee"] in launchers:
                     for value in call.get("values", []):
                         self._mark(g._callable(value), "background", f"started by {callee_short}()")
+        for cls in g.classes.values():
+            for target in cls.get("runs", []):
+                self._mark(g._callable(target), "migration", "RunPython")
         for e in g.edges:
             if e.kind == "handoff":
                 self._mark(e.callee, "background", f"started by {e.caller.rsplit('.', 1)[-1]}()")

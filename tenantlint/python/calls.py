@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import ast
 
-from tenantlint.web.names import Module, dotted, module_statements
+from tenantlint.web.names import Module, dotted
 
 REQUEST_ATTRS = {"data", "GET", "POST", "query_params", "json", "args", "form", "values", "files", "body",
                  "get_json", "path_params", "query", "params", "FILES", "content", "text", "match_info"}
@@ -83,7 +83,7 @@ class _FileWalk:
                 if target and target.rsplit(".", 1)[-1][:1].isupper():
                     self.out["instances"][name] = self.mod.qualify(target)
         main = []
-        for stmt in module_statements(self.mod.tree):
+        for stmt in self.mod.tree.body:
             if _is_main_guard(stmt):
                 main.extend(stmt.body)
         self.body(self.mod.tree.body, self.mod.modname, None)
@@ -124,10 +124,16 @@ class _FileWalk:
                     names = [self.mod.qualify(dotted(e)) for e in _elements(stmt.value) if dotted(e)]
                     if names:
                         attrs[t.id] = names
-        return {"name": name, "line": node.lineno,
+        runs = sorted({self.mod.qualify(dotted(call.args[0])) for call in ast.walk(node)
+                       if isinstance(call, ast.Call) and (dotted(call.func) or "").endswith("RunPython")
+                       and call.args and dotted(call.args[0])})
+        fact = {"name": name, "line": node.lineno,
                 "bases": [self.mod.qualify(dotted(b)) or "" for b in node.bases if dotted(b)],
                 "attrs": attrs,
                 "decorators": [self.mod.qualify(dotted(_undecorate(d))) or "" for d in node.decorator_list]}
+        if runs:
+            fact["runs"] = runs  # migrations.RunPython(forwards): functions a migration runs
+        return fact
 
     def is_tenant_attr(self, attr: str) -> bool:
         low = attr.lower()

@@ -1,0 +1,156 @@
+"""The whole-program stage on two fixture projects: contexts, paths, guards, provenance.
+
+``deals`` is FastAPI + SQLAlchemy with a data layer, guard helpers, an admin dependency,
+celery, click, a migration and ``__main__``; ``boards`` is Django/DRF with a permission
+class, a decorator that verifies the URL's ids, the ``or`` trap and django-scopes.
+"Removing the guard produces the finding" is checked for each guard kind on a copy.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tenantlint.config import config_from_mapping
+from tenantlint.scan import scan
+from tests.markers import compare
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "program"
+
+
+def _found(root: Path, **options) -> list[tuple]:
+    result = scan(["."], cwd=root, **options)
+    return [(f["rule"], f["path"], f["line"], f["severity"], f.get("context")) for f in result.findings]
+
+
+DEALS = [
+    ("unscoped-lookup", "deals/api.py", 37, "error", "request"),     # no check after the fetch
+    ("unscoped-lookup", "deals/api.py", 45, "error", "request"),     # a check that is not about the tenant
+    ("unscoped-write", "deals/api.py", 54, "error", "request"),      # delete through a singleton's method
+    ("unscoped-lookup", "deals/api.py", 67, "error", "request"),     # key from the URL, no check
+    ("missing-tenant-filter", "deals/api.py", 72, "info", "admin"),  # staff-only dependency
+    ("missing-tenant-filter", "deals/api.py", 78, "info", "admin"),  # under `if user.is_staff:`
+    ("unscoped-lookup", "deals/api.py", 85, "error", "request"),     # through a recursive helper
+    ("unscoped-write", "deals/api.py", 91, "error", "request"),      # request data handed to a task
+    ("missing-tenant-filter", "deals/store.py", 34, "info", "unreachable"),
+    ("unscoped-write", "deals/tasks.py", 11, "info", "background"),
+    ("missing-tenant-filter", "deals/tasks.py", 16, "info", "background"),
+    ("missing-tenant-filter", "deals/tasks.py", 22, "info", "command"),    # click command
+    ("missing-tenant-filter", "deals/tasks.py", 26, "info", "migration"),  # RunPython target
+    ("missing-tenant-filter", "deals/tasks.py", 30, "info", "command"),    # if __name__ == "__main__"
+]
+
+BOARDS = [
+    ("unscoped-lookup", "boards/views.py", 21, "error", "request"),
+    ("unscoped-lookup", "boards/views.py", 38, "error", "request"),  # is_member or is_team_admin
+    ("unprotected-export-endpoint", "boards/views.py", 63, "error", None),
+    ("missing-tenant-filter", "boards/views.py", 66, "error", "request"),  # scopes_disabled()
+]
+
+
+def test_deals_exact_findings_by_context():
+    assert _found(FIXTURES / "deals") == DEALS
+
+
+def test_boards_exact_findings():
+    assert _found(FIXTURES / "boards") == BOARDS
+
+
+@pytest.mark.parametrize("case", ["deals", "boards"])
+def test_markers(case):
+    result = scan(["."], cwd=FIXTURES / case)
+    reported = [f for f in result.findings if f["severity"] != "info"]
+    missed, false = compare(FIXTURES / case, reported)
+    assert not missed and not false
+
+
+def test_a_finding_in_the_data_layer_points_at_the_handler_call_with_its_path():
+    result = scan(["."], cwd=FIXTURES / "deals")
+    finding = next(f for f in result.findings if f["line"] == 37 and f["path"] == "deals/api.py")
+    assert finding["paths"] == [[
+        {"function": "deals.api.rename", "path": "deals/api.py", "line": 37},
+        {"function": "deals.store.DealStore.get", "path": "deals/store.py", "line": 9},
+    ]]
+    assert finding["related"][0]["path"] == "deals/store.py" and finding["related"][0]["line"] == 9
+    assert "deal_id from the request" in finding["message"]
+    assert "reached from PUT /deals/{deal_id} (deals.api.rename)" in finding["message"]
+
+
+def test_the_query_document_carries_contexts_paths_and_guarded_sites():
+    doc = scan(["."], cwd=FIXTURES / "deals").document
+    get = next(q for q in doc["queries"] if q["path"] == "deals/store.py" and q["line"] == 9)
+    assert get["contexts"] == ["request"]
+    guards = {(s["line"], s["guard"]["kind"]) for s in get["sites"] if s["guard"]}
+    # the comparison after the fetch, the helper two calls deep, the guard named in config
+    assert guards == {(14, "check"), (22, "guard"), (29, "guard"), (59, "guard")}
+    note = next(q for q in doc["queries"] if q["path"] == "deals/store.py" and q["line"] == 19)
+    keys = {s["line"]: s["key"] for s in note["sites"]}
+    assert keys == {61: "server", 67: "request"}  # deal.note_id of a checked row; the URL's note_id
+
+
+def test_context_levels_come_from_config(tmp_path):
+    root = tmp_path / "deals"
+    shutil.copytree(FIXTURES / "deals", root)
+    config = root / "tenantlint.yaml"
+    config.write_text(config.read_text() + "contexts: {background: error, command: off}\n")
+    found = _found(root)
+    assert ("unscoped-write", "deals/tasks.py", 11, "error", "background") in found
+    assert not [f for f in found if f[4] == "command"]
+
+
+def test_a_library_with_no_entry_point_is_judged_alone(tmp_path):
+    shutil.copytree(FIXTURES / "deals" / "deals", tmp_path / "deals")
+    shutil.copy(FIXTURES / "deals" / "tenantlint.yaml", tmp_path)
+    for name in ("api.py", "tasks.py", "migrations"):
+        target = tmp_path / "deals" / name
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+    assert _found(tmp_path) == [
+        ("unscoped-lookup", "deals/store.py", 9, "error", "alone"),
+        ("unscoped-write", "deals/store.py", 12, "error", "alone"),
+        ("unscoped-lookup", "deals/store.py", 19, "error", "alone"),
+        ("missing-tenant-filter", "deals/store.py", 23, "error", "alone"),
+        ("unscoped-lookup", "deals/store.py", 29, "error", "alone"),
+        ("missing-tenant-filter", "deals/store.py", 34, "error", "alone"),
+    ]
+
+
+# (fixture, file, lines to delete (1-based, inclusive), expected finding after)
+REMOVED_GUARDS = [
+    ("deals", "deals/api.py", (15, 16), ("unscoped-lookup", "deals/api.py", 14, "error", "request")),
+    ("deals", "deals/api.py", (23, 23), ("unscoped-lookup", "deals/api.py", 22, "error", "request")),
+    ("deals", "deals/api.py", (30, 30), ("unscoped-lookup", "deals/api.py", 29, "error", "request")),
+    ("deals", "deals/api.py", (60, 60), ("unscoped-lookup", "deals/api.py", 59, "error", "request")),
+    ("boards", "boards/views.py", (11, 11), ("unscoped-lookup", "boards/views.py", 13, "error", "request")),
+    ("boards", "boards/views.py", (25, 25), ("unscoped-lookup", "boards/views.py", 26, "error", "request")),
+    ("boards", "boards/views.py", (47, 48), ("unscoped-lookup", "boards/views.py", 47, "error", "request")),
+]
+
+
+@pytest.mark.parametrize("case, file, lines, expected", REMOVED_GUARDS,
+                         ids=["check", "helper", "config-guard", "helper-then-key", "permission-class",
+                              "decorator", "membership-check"])
+def test_removing_the_guard_produces_the_finding(tmp_path, case, file, lines, expected):
+    root = tmp_path / case
+    shutil.copytree(FIXTURES / case, root)
+    before = _found(root)
+    assert expected not in before
+    source = (root / file).read_text().splitlines(keepends=True)
+    del source[lines[0] - 1:lines[1]]
+    (root / file).write_text("".join(source))
+    assert expected in _found(root)
+
+
+def test_config_keys_are_validated():
+    from tenantlint.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="contexts.backgrund.*did you mean 'background'"):
+        config_from_mapping({"contexts": {"backgrund": "info"}})
+    with pytest.raises(ConfigError, match="contexts.command"):
+        config_from_mapping({"contexts": {"command": "loud"}})
+    with pytest.raises(ConfigError, match="guards\\[0\\].checks"):
+        config_from_mapping({"guards": [{"function": "x.y", "checks": ["a"]}]})
+    cfg = config_from_mapping({"job_launchers": ["start_job"], "admin_markers": ["is_operator"],
+                               "entry_points": ["rpc.*"], "guards": [{"function": "acl.check"}]})
+    assert cfg.guards == ({"function": "acl.check", "checks": [0]},)
