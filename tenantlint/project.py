@@ -1,11 +1,12 @@
-"""The project around the scanned paths: its root, and the files that declare its schema.
+"""The project around the scanned paths: its root, and the files that give the scan context.
 
 A pre-commit hook passes only the staged files. A query in ``views.py`` is judged by
-whether ``patients`` is tenant-owned, which ``schema.sql`` or ``models.py`` says, and a view
-by whether ``urls.py`` and the settings protect it. So when a scan is given files, it also
-reads the project's schema-declaring and route-declaring files (found under the config
-file's folder, else the git work tree's top) for context, and reports nothing from them. Only files whose text holds a declaration marker are parsed, so this costs one
-read per project file, not one parse.
+whether ``patients`` is tenant-owned, which ``schema.sql`` or ``models.py`` says, a view by
+whether ``urls.py`` and the settings protect it, and a data-layer query by the handlers
+that call it. So when a scan is given files, it also reads the project's other Python
+files and its schema-declaring SQL files (found under the config file's folder, else the
+git work tree's top) for context, and reports nothing from them. Their facts come from
+the cache after the first run, so this costs one read and one hash per project file.
 """
 
 from __future__ import annotations
@@ -63,13 +64,17 @@ def anchor(root: Path | None, cwd: Path) -> Callable[[str], str]:
 
 def context_files(paths: list[str], scanned: list[Path], config: Config, cwd: Path,
                   root: Path | None) -> list[Path]:
-    """Schema-declaring files of the project that the scan does not already read, when some
-    of ``paths`` are files (as a pre-commit hook passes them); none when they are folders."""
+    """The project's other files, when some of ``paths`` are files (as a pre-commit hook
+    passes them); none when they are folders. Every Python file is part of the whole
+    program (a query in an unchanged data layer is reported at the changed handler's call;
+    a guard edited in one file re-judges the queries it protects), and their facts come
+    from the cache; SQL files only when they declare tables."""
     if root is None or not any((cwd / p).is_file() for p in paths):
         return []
     seen = {p.resolve() for p in scanned}
     found = discover([str(root)], config, cwd=cwd)
-    return [file for file in found.files if file.resolve() not in seen and declares_schema(file, routes=True)]
+    return [file for file in found.files if file.resolve() not in seen
+            and (file.suffix == ".py" or declares_schema(file, routes=True))]
 
 
 def declares_schema(file: Path, routes: bool = False) -> bool:

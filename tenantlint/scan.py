@@ -137,11 +137,10 @@ def scan(
     all_facts, extract_errors = extract_files(files.files + context, cwd, config, jobs=jobs or default_jobs(),
                                               cache_dir=cache_dir)
     errors = [*files.errors, *extract_errors]
-    # Context files lend their tables, models, constants and routes (a url configuration
-    # routes the given views); their own queries and fields would be evaluated only to be
-    # dropped (the policy engine's time grows with them).
-    all_facts = [{**f, "queries": [], "fields": []} if f["path"] in context_paths else f
-                 for f in all_facts]
+    # Context files lend their tables, models, constants, routes and functions; their
+    # queries stay (a data-layer query is reported at a given file's call into it), their
+    # fields would be evaluated only to be dropped. Findings located in them are dropped below.
+    all_facts = [{**f, "fields": []} if f["path"] in context_paths else f for f in all_facts]
     document = link(all_facts, config)
     from tenantlint.engine import load_policy_dirs
 

@@ -196,15 +196,15 @@ class CallGraph:
         if head == "super" and cls:
             found = self.method(cls, rest, skip_first=True)
             return [(found, "call", 0)] if found else []
-        if head == "param" and rest:
-            param, _, method = rest.partition(".")
+        if callee.startswith("param:"):
+            param, _, method = callee[6:].partition(".")
             kind = (fn.get("annotations") or {}).get(param)
             found_cls = self.find(kind) if kind else None
             if found_cls in self.classes and "." not in method:
                 found = self.method(found_cls, method)
                 return [(found, "call", 0)] if found else []
             return self._by_name(short)
-        if head in ("var", "?"):
+        if head == "?" or callee.startswith("var:"):
             return self._by_name(short)
         if short in HANDOFF_METHODS and "." in callee:
             base = callee.rsplit(".", 1)[0]

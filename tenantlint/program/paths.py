@@ -29,7 +29,7 @@ import fnmatch
 from tenantlint.program.callgraph import CallGraph, Edge
 from tenantlint.program.contexts import Contexts
 
-MAX_DEPTH = 8
+MAX_DEPTH = 16
 MAX_SITES = 50
 MAX_PATHS = 3
 NOT_KEYS = {"self", "cls", "request", "req", "session", "db", "cursor", "conn", "connection", "engine", "tx",

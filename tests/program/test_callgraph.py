@@ -1,0 +1,86 @@
+"""The call graph on its own: resolution kinds, unresolved calls, cycles, a deep chain."""
+
+from __future__ import annotations
+
+from tenantlint.config import Config
+from tenantlint.program.callgraph import CallGraph
+from tenantlint.program.contexts import Contexts
+from tenantlint.program.paths import MAX_DEPTH, judge
+
+
+def _fn(name, calls=(), cls=None, params=("session", "deal_id"), **extra):
+    return {"name": name, "line": 1, "class": cls, "params": list(params), "calls": [
+        {"callee": c, "line": 2, "column": 5, "end_line": 2, "end_column": 9,
+         "args": [[["p", "session"]], [["p", "deal_id"]]], "kw": {}} for c in calls], **extra}
+
+
+def _graph(*functions, classes=(), instances=None, path="app/m.py"):
+    program = {"functions": list(functions), "classes": list(classes), "instances": instances or {}}
+    return CallGraph([{"path": path, "program": program}])
+
+
+def _edges(graph):
+    return sorted((e.caller, e.callee, e.kind) for e in graph.edges)
+
+
+def test_methods_resolve_through_self_super_singletons_and_annotations():
+    graph = _graph(
+        _fn("app.m.Base.fetch", cls="app.m.Base"),
+        _fn("app.m.Store.fetch", ["super.fetch"], cls="app.m.Store"),
+        _fn("app.m.Store.load", ["self.fetch"], cls="app.m.Store"),
+        _fn("app.m.use_singleton", ["app.m.Stores.load"]),
+        _fn("app.m.use_param", ["param:store.load"], annotations={"store": "app.m.Store"}),
+        classes=[{"name": "app.m.Base", "bases": []}, {"name": "app.m.Store", "bases": ["app.m.Base"]}],
+        instances={"Stores": "app.m.Store"},
+    )
+    assert _edges(graph) == [
+        ("app.m.Store.fetch", "app.m.Base.fetch", "call"),
+        ("app.m.Store.load", "app.m.Store.fetch", "call"),
+        ("app.m.use_param", "app.m.Store.load", "call"),
+        ("app.m.use_singleton", "app.m.Store.load", "call"),
+    ]
+
+
+def test_handoffs_values_and_unresolved_calls():
+    graph = _graph(
+        _fn("app.m.task"),
+        _fn("app.m.view", ["app.m.task.delay", "unknown.thing", "?.get"]),
+        {**_fn("app.m.launch"), "calls": [{"callee": "rq.Queue.enqueue", "line": 2, "column": 1, "end_line": 2,
+                                            "end_column": 9, "args": [[["g", "app.m.task"]], [["k"]]], "kw": {},
+                                            "values": ["app.m.task"]}]},
+    )
+    assert _edges(graph) == [("app.m.launch", "app.m.task", "handoff"), ("app.m.view", "app.m.task", "handoff")]
+    assert [e.shift for e in graph.edges if e.caller == "app.m.launch"] == [1]  # enqueue(fn, a): a is task's first
+    assert graph.unresolved == 3  # unknown.thing, a common method name, rq's enqueue itself
+
+
+def _query(function, line=2):
+    return {"path": "app/m.py", "line": line, "column": 5, "end_line": line, "end_column": 9, "kind": "lookup",
+            "lookup": True, "function": function, "code": "q",
+            "refs": [{"table": "deals", "tenant_owned": True, "scope": "none", "use": "read"}]}
+
+
+def test_cycles_are_cut():
+    graph = _graph(
+        _fn("app.m.view", ["app.m.a"], decorators=["fastapi.APIRouter.get"]),
+        _fn("app.m.a", ["app.m.b"]),
+        _fn("app.m.b", ["app.m.a"]),
+    )
+    query = _query("app.m.b")
+    judge([query], graph, Contexts(graph, [], Config()), Config())
+    assert query["contexts"] == ["request"]
+    assert [(s["function"], s["line"], s["context"], s["key"]) for s in query["sites"]] == [
+        ("app.m.view", 2, "request", "request")]
+
+
+def test_a_chain_of_ten_thousand_functions_is_walked_to_a_bounded_depth():
+    n = 10_000
+    functions = [_fn(f"app.m.f{i}", [f"app.m.f{i + 1}"] if i + 1 < n else [],
+                     decorators=["fastapi.APIRouter.get"] if i == 0 else []) for i in range(n)]
+    graph = _graph(*functions)
+    contexts = Contexts(graph, [], Config())
+    assert len(contexts.of) == n and contexts.contexts(f"app.m.f{n - 1}") == ["request"]
+    query = _query(f"app.m.f{n - 1}")
+    judge([query], graph, contexts, Config())
+    (site,) = query["sites"]
+    assert site["context"] == "request" and len(site["steps"]) == MAX_DEPTH + 1
