@@ -32,6 +32,13 @@
 #   Tables that hold no tenant data (countries, drug catalogues) belong in
 #   `global_tables`; a deliberate cross-tenant read (an admin report) belongs in
 #   `exemptions` with a reason.
+#
+#   ## Where it is reported
+#   tenantlint follows the call graph from the query to the entry points that reach
+#   it. A request path reports at this rule's severity, at the handler's call into the
+#   data layer; background, command, migration, startup, admin and unreachable code
+#   reports as info (config `contexts`). A path that a guard ties to the caller's tenant
+#   is not reported (see `tenantlint explain unscoped-lookup` for the guard kinds).
 # related_resources:
 #   - ref: https://cwe.mitre.org/data/definitions/639.html
 #     description: "CWE-639: Authorization Bypass Through User-Controlled Key"

@@ -29,6 +29,37 @@
 #       select(Invoice).where(Invoice.id == invoice_id, Invoice.account_id == account_id)
 #   ).one()
 #   ```
+#
+#   ## Where it is reported
+#   tenantlint follows the call graph from the query to the entry points that reach
+#   it. A request path reports at this rule's severity, at the handler's call into the
+#   data layer; background, command, migration, startup, admin and unreachable code
+#   reports as info (config `contexts`). A path that a guard ties to the caller's tenant
+#   is not reported (below).
+#
+#   ## Guards that make a lookup safe
+#   ```python
+#   deal = repo.get_deal(session, deal_id)            # a comparison that fails closed
+#   if deal is None or deal.account_id != user.account_id:
+#       raise HTTPException(404)
+#
+#   deal = repo.get_deal(session, deal_id)            # a guard helper whose checks
+#   require_same_account(user, deal)                  # verify its parameter
+#
+#   if not Member.objects.filter(deal_id=deal_id, user=request.user).exists():
+#       return Response(status=403)                   # a membership check on the key
+#
+#   class IsDealMember(BasePermission):               # a permission class, decorator or
+#       def has_permission(self, request, view):      # dependency verifying the URL's id
+#           return Member.objects.filter(deal_id=view.kwargs["deal_id"],
+#                                        user=request.user).exists()
+#
+#   contact = repo.get_contact(session, deal.owner_id)  # a key read from a checked row
+#   ```
+#   A helper outside the scanned tree is declared in config:
+#   `guards: [{function: "mylib.authorize", checks: [1]}]`. An `or` of checks guards
+#   only what every branch verifies; a check of something other than the tenant or the
+#   owner (`contact.email.endswith(...)`) guards nothing.
 # related_resources:
 #   - ref: https://cwe.mitre.org/data/definitions/639.html
 #     description: "CWE-639: Authorization Bypass Through User-Controlled Key"
