@@ -59,6 +59,7 @@ violations := [v |
 	ref.tenant_owned == true
 	unscoped_write(query, ref)
 	some site in lib.open_sites(query)
+	reported(query, site)
 	v := lib.site_violation("unscoped-write", query, ref, site, write_message(query, ref))
 ]
 
@@ -67,13 +68,31 @@ unscoped_write(query, _) if query.kind == "truncate"
 
 unscoped_write(query, ref) if {
 	query.kind != "truncate"
+	not query.foreign_key
 	not lib.scoped(ref)
+}
+
+# A foreign key to a tenant-owned row, set from the request: only a request-controlled
+# value on an open path is reported (see the violations' sites).
+unscoped_write(query, _) if query.foreign_key
+
+reported(query, site) if not query.foreign_key
+
+reported(query, site) if {
+	query.foreign_key
+	site.key == "request"
 }
 
 write_message(query, ref) := concat("", [
 	"TRUNCATE of ", lib.subject(ref), " removes the rows of every tenant",
 ]) if {
 	query.kind == "truncate"
+} else := concat("", [
+	"write to ", lib.subject(ref), " sets ", query.foreign_key.field,
+	" (a foreign key) from the request with no check that the ", foreign_subject(query.foreign_key),
+	" belongs to the caller's tenant: a row can be attached to another tenant's data",
+]) if {
+	query.foreign_key
 } else := concat("", [
 	"INSERT ... SELECT reads ", lib.subject(ref), " without a tenant filter", lib.tenant_column_hint(ref),
 	": it copies the rows of every tenant",
@@ -83,5 +102,9 @@ write_message(query, ref) := concat("", [
 	object.get(write_verbs, query.kind, "Write to"), " ", lib.subject(ref), " without a tenant filter",
 	lib.tenant_column_hint(ref), ": it changes the rows of every tenant",
 ])
+
+foreign_subject(fk) := concat("", ["'", fk.table, "' row"]) if {
+	not is_string(object.get(fk, "model", null))
+} else := concat("", [fk.model, " row"])
 
 write_verbs := {"update": "UPDATE of", "delete": "DELETE from", "merge": "MERGE into"}

@@ -22,6 +22,7 @@ from tenantlint.program.callgraph import CallGraph
 from tenantlint.program.contexts import Contexts
 from tenantlint.program.paths import judge
 from tenantlint.program.routes import link_routes
+from tenantlint.program.writes import foreign_key_writes
 
 PLAINTEXT_TYPES = {
     "charfield", "textfield", "emailfield", "slugfield", "jsonfield", "urlfield", "genericipaddressfield",
@@ -45,8 +46,10 @@ def link(files: list[dict], config: Config) -> dict:
                 continue
             refs = [_link_ref(ref, tables, models, config) for ref in query.get("refs", [])]
             queries.append({**query, "index": len(queries), "refs": refs})
-    routes = link_routes(files, queries, config)  # also marks exports and each query's route
     graph = CallGraph(files)
+    for query in foreign_key_writes(graph, models, tables):
+        queries.append({**query, "index": len(queries)})
+    routes = link_routes(files, queries, config)  # also marks exports and each query's route
     judge(queries, graph, Contexts(graph, routes, config), config)
     return {"version": 1, "tables": tables, "queries": queries, "routes": routes, "fields": fields}
 

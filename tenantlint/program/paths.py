@@ -73,8 +73,8 @@ class _Judge:
         calls = _calls_in(fn, q)
         own = {i for i, c in enumerate(fn["calls"]) if c in calls}
         # Calls nested in the query (``session.scalars(select(Deal))``) are the query, not a key.
-        leaves = [leaf for c in calls for a in [*c["args"], *c["kw"].values()] for leaf in a
-                  if not (leaf[0] in ("call", "row") and leaf[1] in own)]
+        leaves = q.get("key_leaves") or [leaf for c in calls for a in [*c["args"], *c["kw"].values()] for leaf in a
+                                         if not (leaf[0] in ("call", "row") and leaf[1] in own)]
         keys, state = self._classify(fn, leaves)
         sites: list[dict] = []
         own_guard = (self._row_guard(fn_name, [i for i, c in enumerate(fn["calls"]) if c in calls])
@@ -130,7 +130,7 @@ class _Judge:
                 keys.add(leaf[1])
             elif kind == "r":
                 state["request"] = [*state["request"], leaf[1]]
-            elif kind in ("row", "call"):  # a fetched row or its attribute (the caller's identity
+            elif kind in ("row", "call", "s"):  # a fetched row, its attribute, the session (the caller's identity
                 state["server"] = True       # is no key: scoping by it is the scope analysis' job)
             elif kind == "?":
                 state["unknown"] = True

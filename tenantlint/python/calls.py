@@ -22,7 +22,7 @@ their enclosing function (``crm.views.DealView.get``)::
 
 A *leaf* says where a value comes from: ``["p", name]`` a parameter, ``["r", text]`` the
 request (``["r", "kwargs:deal_id"]`` for a URL keyword), ``["c", text]`` the caller
-(``request.user``), ``["call", i]`` the result of call ``i`` of this function (a fetched
+(``request.user``), ``["s", text]`` the server-side session, ``["call", i]`` the result of call ``i`` of this function (a fetched
 row), ``["row", i, attr]`` an attribute of such a result, ``["k"]`` a constant, ``["g", name]``
 a module-level or imported name, ``["?"]`` anything else.
 
@@ -340,6 +340,8 @@ class _FunctionWalk:
         parts = base_text.split(".")
         if key is not None and (parts[-1] == "kwargs" or base_text == self.kwargs_name):
             return [["r", f"kwargs:{key}"]]
+        if _is_session(text or base_text):  # request.session["deal_id"]: set by the server after a check
+            return [["s", text or base_text]]
         if _is_request_data(text or base_text):
             return [["r", text or base_text]]
         if text and _is_caller(text):
@@ -401,9 +403,12 @@ class _FunctionWalk:
             fact["receiver"] = receiver
         self.calls.append(fact)
         index = len(self.calls) - 1
-        # What the request controls stays request-controlled through a call (parse_id(request.GET["id"])).
-        tainted = [leaf for a in [*args, *kw.values()] for leaf in a if leaf[0] == "r"]
-        return [["call", index], *_dedupe(tainted)]
+        # What the request controls stays request-controlled through a plain function
+        # (parse_id(request.GET["id"])); a method's result (a row fetched by it) is a row.
+        if name and "." not in name and not name[:1].isupper():
+            tainted = [leaf for a in [*args, *kw.values()] for leaf in a if leaf[0] == "r"]
+            return [["call", index], *_dedupe(tainted)]
+        return [["call", index]]
 
     def _callee(self, func, name: str | None) -> str:
         if name is None:
@@ -562,6 +567,11 @@ def _is_request_data(text: str | None) -> bool:
         if part in ("request", "req", "flask_request") and parts[i + 1] in REQUEST_ATTRS:
             return True
     return False
+
+
+def _is_session(text: str | None) -> bool:
+    parts = (text or "").split(".")
+    return any(p in ("request", "req") and n == "session" for p, n in zip(parts, parts[1:]))
 
 
 def _is_caller(text: str) -> bool:

@@ -2,7 +2,8 @@
 
 ``deals`` is FastAPI + SQLAlchemy with a data layer, guard helpers, an admin dependency,
 celery, click, a migration and ``__main__``; ``boards`` is Django/DRF with a permission
-class, a decorator that verifies the URL's ids, the ``or`` trap and django-scopes.
+class, a decorator that verifies the URL's ids, the ``or`` trap, django-scopes, a foreign
+key written from the request, and keys from a checked row or the server-side session.
 "Removing the guard produces the finding" is checked for each guard kind on a copy.
 """
 
@@ -47,6 +48,8 @@ BOARDS = [
     ("unscoped-lookup", "boards/views.py", 38, "error", "request"),  # is_member or is_team_admin
     ("unprotected-export-endpoint", "boards/views.py", 63, "error", None),
     ("missing-tenant-filter", "boards/views.py", 66, "error", "request"),  # scopes_disabled()
+    ("unscoped-write", "boards/views.py", 73, "error", "request"),  # a foreign key from request.data
+    ("unscoped-lookup", "boards/views.py", 94, "error", "request"),  # int(request.GET[...]) stays the request's
 ]
 
 
@@ -154,3 +157,11 @@ def test_config_keys_are_validated():
     cfg = config_from_mapping({"job_launchers": ["start_job"], "admin_markers": ["is_operator"],
                                "entry_points": ["rpc.*"], "guards": [{"function": "acl.check"}]})
     assert cfg.guards == ({"function": "acl.check", "checks": [0]},)
+
+
+def test_foreign_key_write_message_names_the_key_and_the_target():
+    result = scan(["."], cwd=FIXTURES / "boards")
+    finding = next(f for f in result.findings if f["rule"] == "unscoped-write")
+    assert finding["message"].startswith(
+        "write to 'boards_card' (model Card) sets board_id (a foreign key) from the request with no check "
+        "that the Board row belongs to the caller's tenant")
