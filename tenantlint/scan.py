@@ -137,11 +137,17 @@ def scan(
     all_facts, extract_errors = extract_files(files.files + context, cwd, config, jobs=jobs or default_jobs(),
                                               cache_dir=cache_dir)
     errors = [*files.errors, *extract_errors]
-    # Context files lend their tables, models, constants, routes and functions; their
-    # queries stay (a data-layer query is reported at a given file's call into it), their
-    # fields would be evaluated only to be dropped. Findings located in them are dropped below.
-    all_facts = [{**f, "fields": []} if f["path"] in context_paths else f for f in all_facts]
+    # Context files lend their tables, models, constants, routes and functions. Their
+    # queries inside functions stay (a data-layer query is reported at a given file's call
+    # into it), but only the sites in given files are evaluated; the rest of their queries
+    # and their fields would be evaluated only to be dropped.
+    all_facts = [{**f, "fields": [], "queries": [q for q in f["queries"] if q.get("function")]}
+                 if f["path"] in context_paths else f for f in all_facts]
     document = link(all_facts, config)
+    if context_paths:
+        for query in document["queries"]:
+            if "sites" in query:
+                query["sites"] = [s for s in query["sites"] if s["path"] not in context_paths]
     from tenantlint.engine import load_policy_dirs
 
     policy_folders = load_policy_dirs(config, policy_dirs)

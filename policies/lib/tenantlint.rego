@@ -89,7 +89,9 @@ violation(rule, query, ref, message) := v if {
 # outermost function of the path (a handler's call into the data layer), or the query
 # itself. A site is open when nothing on its path ties the rows to the caller (`guard`
 # is null) and the key the rows are found by is not server-derived (`key`: "request",
-# "unknown", "none" or "server"). A query without sites is judged alone, where it is.
+# "unknown", "none", "server", or "opaque" when the path passes through a function
+# handed along as a value, whose caller's arguments are not seen). A query without
+# sites is judged alone, where it is.
 open_sites(query) := [s |
 	some s in object.get(query, "sites", [alone_site(query)])
 	site_open(s)
@@ -103,7 +105,7 @@ alone_site(query) := {
 
 site_open(site) if {
 	object.get(site, "guard", null) == null
-	object.get(site, "key", "none") != "server"
+	not object.get(site, "key", "none") in {"server", "opaque"}
 }
 
 # A request path (or a query judged alone) reports at the rule's severity; other

@@ -26,8 +26,7 @@ STARTUP_DECORATORS = {"on_event", "on_startup", "before_first_request", "before_
 REQUEST_DECORATORS = {"get", "post", "put", "patch", "delete", "route", "api_route", "websocket", "api_view",
                       "action", "head", "options"}
 REQUEST_BASES = ("View", "ViewSet", "APIView", "Serializer", "Form", "ModelForm", "BasePermission",
-                 "Permission", "Middleware", "MiddlewareMixin", "Resource", "Mixin", "HTTPEndpoint", "Schema",
-                 "FilterSet", "Filter", "Consumer")
+                 "Permission", "Middleware", "MiddlewareMixin", "HTTPEndpoint", "FilterSet", "Consumer")
 ADMIN_BASES = ("ModelAdmin", "AdminSite", "InlineModelAdmin", "TabularInline", "StackedInline")
 ADMIN_PERMISSION_WORDS = ("isadminuser", "issuperuser", "isstaff", "isadmin", "superuser", "staff")
 
@@ -50,6 +49,9 @@ class Contexts:
         return bool(self.entries)
 
     def contexts(self, function: str | None) -> list[str]:
+        if function in self.graph.classes:  # a class attribute (a view's queryset): its methods'
+            found = set().union(*(self.of.get(m) or set() for m in self.graph.class_methods(function)))
+            return sorted(found or {"unreachable"})
         if not function or function not in self.graph.functions:
             return []
         return sorted(self.of.get(function) or {"unreachable"})
@@ -124,8 +126,13 @@ class Contexts:
                 return True
             if self._admin_function(g.find(dep), 0):
                 return True
+        for kind in (fn.get("annotations") or {}).values():  # _admin: Superuser (an Annotated dependency)
+            if any(m in kind.rsplit(".", 1)[-1].lower() for m in markers + ("administrator",)):
+                return True
         cls = fn.get("class")
         if cls:
+            if any(any(m in b.rsplit(".", 1)[-1].lower() for m in markers) for b in g.bases_of(cls)):
+                return True  # AdministratorPermissionRequiredMixin, StaffRequiredMixin
             for c in g.class_chain(cls):
                 perms = (g.classes.get(c, {}).get("attrs") or {}).get("permission_classes") or []
                 if any(any(w in p.rsplit(".", 1)[-1].lower() for w in ADMIN_PERMISSION_WORDS) for p in perms):

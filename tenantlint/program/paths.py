@@ -57,6 +57,9 @@ class _Judge:
     # -- one query -----------------------------------------------------------------------------
     def query(self, q: dict) -> None:
         fn_name = q.get("function")
+        if self.ctx.any_entry and fn_name in self.g.classes:
+            self._class_query(q, fn_name)
+            return
         if not self.ctx.any_entry or fn_name not in self.g.functions:
             q["contexts"] = ["alone"] if not self.ctx.any_entry or not fn_name else ["unreachable"]
             if not fn_name or not self.ctx.any_entry:
@@ -116,6 +119,34 @@ class _Judge:
             self._walk(q, e.caller, new_keys, new_state, [e, *path], sites, seen | {name},
                        row_guard or key_guard, handoff)
 
+    def _class_query(self, q: dict, cls: str) -> None:
+        """A class attribute (``queryset = Deal.objects.all()`` of a view): reached by the
+        class's methods; an object permission of its permission classes guards the rows."""
+        q["contexts"] = self.ctx.contexts(cls)
+        kind = q["contexts"][0]
+        if "request" in q["contexts"]:
+            kind = "request"
+        site = self._self_site(q, kind)
+        reason = self._object_permission(cls)
+        if reason:
+            site["guard"] = {"kind": "permission", "reason": reason}
+        q["sites"] = [site]
+
+    def _object_permission(self, cls: str) -> str | None:
+        """A permission class whose ``has_object_permission`` verifies the object (DRF runs it
+        in ``get_object()`` for every object the view's queryset yields)."""
+        for c in self.g.class_chain(cls):
+            for perm in (self.g.classes.get(c, {}).get("attrs") or {}).get("permission_classes") or []:
+                found = self.g.find(perm)
+                method = self.g.method(found, "has_object_permission") if found in self.g.classes else None
+                if method is None:
+                    continue
+                fn = self.g.functions[method]
+                obj = fn["params"][3] if len(fn["params"]) > 3 else None
+                if obj and ("p", obj) in {tuple(leaf[:2]) for c2 in fn.get("checks", []) for leaf in c2["verifies"]}:
+                    return f"permission class {found.rsplit('.', 1)[-1]} checks each object"
+        return None
+
     # -- provenance --------------------------------------------------------------------------
     def _classify(self, fn: dict, leaves: list) -> tuple[set, dict]:
         """Parameters that feed the key, and what is already known of the rest."""
@@ -139,6 +170,10 @@ class _Judge:
     def _map(self, caller: dict, callee: dict, e: Edge, keys: set, state: dict) -> tuple[set, dict]:
         """The callee's key parameters in terms of the caller's values at this call."""
         state = {**state, "request": list(state["request"])}
+        if e.kind == "value":  # registered or passed along: who calls it, with what, is not seen
+            if keys:
+                state["opaque"] = True
+            return set(), state
         if e.call < 0:  # a dependency or decorator: FastAPI fills parameters by name
             return {k for k in keys if k in caller["params"]}, state
         call = caller["calls"][e.call]
@@ -307,7 +342,9 @@ class _Judge:
             kind = "admin"
         route_keys = self._route_keys(name, keys) if kind in ("request", "admin") else []
         requested = [*state["request"], *route_keys]
-        if requested:
+        if state.get("opaque") and not state["request"]:
+            key = "opaque"
+        elif requested:
             key = "request"
         elif state["unknown"] or (keys and kind not in ("request", "admin")):
             key = "unknown"

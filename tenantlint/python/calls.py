@@ -49,6 +49,9 @@ CALLER_NAMES = {"current_user", "user", "me", "viewer", "principal", "g"}
 # Calls whose result is their argument, as far as provenance goes.
 TRANSPARENT = {"int", "str", "UUID", "uuid.UUID", "float", "list", "tuple", "set", "sorted", "frozenset",
                "Q", "F", "Value", "and_", "or_", "not_", "dict", "bool"}
+# Calls that raise unless the caller may use the object they are given.
+PERMISSION_CALLS = {"check_object_permissions", "has_perm", "has_object_permission", "check_permission",
+                    "check_object_permission", "assert_can_access", "ensure_access", "authorize"}
 # Methods of plain values (a dict of request data, a string): the result is the value.
 VALUE_METHODS = {"get", "getlist", "split", "strip", "lower", "upper", "format", "pop", "copy", "items", "values",
                  "keys"}
@@ -337,9 +340,10 @@ class _FunctionWalk:
         if isinstance(node, ast.Subscript):
             self.expr(node.slice)
         base_text = dotted(base) or ""
-        parts = base_text.split(".")
-        if key is not None and (parts[-1] == "kwargs" or base_text == self.kwargs_name):
-            return [["r", f"kwargs:{key}"]]
+        if key is not None:
+            found = self._kwarg(base_text, key)
+            if found:
+                return found
         if _is_session(text or base_text):  # request.session["deal_id"]: set by the server after a check
             return [["s", text or base_text]]
         if _is_request_data(text or base_text):
@@ -363,6 +367,15 @@ class _FunctionWalk:
                 out.append(leaf)
         return _dedupe(out) or [["?"]]
 
+    def _kwarg(self, base: str, key: str) -> list | None:
+        """``self.kwargs["pk"]`` / ``view.kwargs["pk"]``: the URL's keyword; ``kwargs["pk"]`` of the
+        function's own ``**kwargs``: the keyword argument ``pk`` its caller passed."""
+        if base == self.kwargs_name:
+            return [["p", key]]
+        if base.split(".")[-1] == "kwargs" and "." in base:
+            return [["r", f"kwargs:{key}"]]
+        return None
+
     def call(self, node: ast.Call) -> list:
         func = node.func
         name = dotted(func)
@@ -385,8 +398,9 @@ class _FunctionWalk:
         if isinstance(func, ast.Attribute) and func.attr in VALUE_METHODS:
             base = dotted(func.value) or ""
             key = _constant(node.args[0]) if node.args else None
-            if base.split(".")[-1] == "kwargs" and key:  # self.kwargs.get("pk")
-                return [["r", f"kwargs:{key}"]]
+            found = self._kwarg(base, key) if key else None  # self.kwargs.get("pk"), kwargs.get("pk")
+            if found:
+                return found
             held = receiver if receiver is not None else self.expr(func.value)
             if any(leaf[0] == "r" for leaf in held) or (key and any(leaf[0] == "p" for leaf in held)):
                 # data.get("id") of request data, payload.get("id") of a parameter
@@ -403,6 +417,9 @@ class _FunctionWalk:
             fact["receiver"] = receiver
         self.calls.append(fact)
         index = len(self.calls) - 1
+        if short in PERMISSION_CALLS:  # check_object_permissions(request, obj), user.has_perm("x", obj)
+            self.check(node.lineno, [leaf for a in args for leaf in a if leaf[0] in ("call", "row", "p")
+                                     and not (leaf[0] == "p" and leaf[1] in ("request", "self", "user"))])
         # What the request controls stays request-controlled through a plain function
         # (parse_id(request.GET["id"])); a method's result (a row fetched by it) is a row.
         if name and "." not in name and not name[:1].isupper():
@@ -439,7 +456,11 @@ class _FunctionWalk:
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
             return self.verified(node.operand, not truth)
         if isinstance(node, ast.BoolOp):
-            parts = [self.verified(v, truth) for v in node.values]
+            # ``deal.owner_id is not None and ...``: a test for an unowned row restricts nothing
+            # about other tenants; it is left out of the combination.
+            parts = [self.verified(v, truth) for v in node.values if not self._none_test(v)]
+            if not parts:
+                return []
             # (a and b) true: both hold; (a or b) false: both fail. Otherwise only what every branch verifies.
             union = isinstance(node.op, ast.And) == truth
             if union:
@@ -456,6 +477,14 @@ class _FunctionWalk:
         if isinstance(node, ast.Call):
             return self._membership_call(node) if truth else []
         return []
+
+    def _none_test(self, node) -> bool:
+        """``x.owner_id is None`` / ``x.owner_id is not None`` / ``x.owner_id`` alone."""
+        if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], (ast.Is, ast.IsNot)):
+            other = node.comparators[0]
+            return (isinstance(other, ast.Constant) and other.value is None
+                    and self._tenant_side(node.left) is not None)
+        return isinstance(node, ast.Attribute) and self._tenant_side(node) is not None
 
     def _compare(self, node: ast.Compare, truth: bool) -> list:
         op = node.ops[0]
@@ -482,7 +511,9 @@ class _FunctionWalk:
         return _dedupe(out)
 
     def _tenant_side(self, node) -> list | None:
-        """Leaves of ``obj`` for ``obj.account_id`` / ``obj.account.id`` / ``obj.owner``."""
+        """Leaves of ``obj`` for ``obj.account_id`` / ``obj.account.id`` / ``obj.owner`` (also
+        inside ``str(...)``/``int(...)``)."""
+        node = _unwrap(node)
         attrs = []
         while isinstance(node, ast.Attribute):
             attrs.append(node.attr)
@@ -531,6 +562,14 @@ class _FunctionWalk:
 
 def _constant(node) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _unwrap(node):
+    """``str(obj.owner_id)`` -> ``obj.owner_id``."""
+    while (isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords
+           and (dotted(node.func) or "") in TRANSPARENT):
+        node = node.args[0]
+    return node
 
 
 def _chain_of(calls: list[dict], call: dict) -> list[dict]:

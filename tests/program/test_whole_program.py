@@ -165,3 +165,10 @@ def test_foreign_key_write_message_names_the_key_and_the_target():
     assert finding["message"].startswith(
         "write to 'boards_card' (model Card) sets board_id (a foreign key) from the request with no check "
         "that the Board row belongs to the caller's tenant")
+
+
+def test_a_hook_run_on_the_handler_file_reports_the_data_layer_query_at_its_call():
+    """Pre-commit passes the changed files; the unchanged data layer comes in as context."""
+    found = _found(FIXTURES / "deals", jobs=1) and scan(["deals/api.py"], cwd=FIXTURES / "deals")
+    assert [(f["rule"], f["path"], f["line"]) for f in found.findings if f["severity"] == "error"] == [
+        (rule, path, line) for rule, path, line, severity, _ in DEALS if severity == "error"]
