@@ -246,7 +246,7 @@ class _Judge:
         out: dict = {}
         for check in fn.get("checks", []):
             for leaf in check["verifies"]:
-                out.setdefault(_key(leaf), ("check", f"checked at line {check['line']}"))
+                _verify(out, leaf, ("check", f"checked at line {check['line']}"))
         for e in self.g.out.get(name, ()):
             if e.call < 0 or e.kind != "call":
                 continue
@@ -260,14 +260,14 @@ class _Judge:
                 pos = callee["params"].index(p) - bound if p in callee["params"] else -1
                 leaves = call["kw"].get(p) or (call["args"][pos] if 0 <= pos < len(call["args"]) else [])
                 for leaf in leaves:
-                    out.setdefault(_key(leaf), ("guard", f"{e.callee.rsplit('.', 1)[-1]}() at line {call['line']}"))
+                    _verify(out, leaf, ("guard", f"{e.callee.rsplit('.', 1)[-1]}() at line {call['line']}"))
         for i, call in enumerate(fn.get("calls", [])):
             for g in self.config_guards:
                 if fnmatch.fnmatchcase(call["callee"], g["function"]) or call["callee"].endswith(
                         "." + g["function"]):
                     for pos in g.get("checks", []):
                         for leaf in (call["args"][pos] if pos < len(call["args"]) else []):
-                            out.setdefault(_key(leaf), ("guard", f"{g['function']}() (config) at line {call['line']}"))
+                            _verify(out, leaf, ("guard", f"{g['function']}() (config) at line {call['line']}"))
         if self.ctx.entries.get(name) in ("request", "admin"):
             for kwarg, reason in self._framework_verified(name).items():
                 out.setdefault(("p", kwarg), ("permission", reason))
@@ -409,6 +409,13 @@ def _note(site: dict, q: dict) -> str | None:
 def _calls_in(fn: dict, q: dict) -> list[dict]:
     first, last = q.get("line", 0), q.get("end_line") or q.get("line", 0)
     return [c for c in fn.get("calls", []) if first <= c["line"] <= last]
+
+
+def _verify(out: dict, leaf: list, reason: tuple) -> None:
+    """Record a verified leaf; verifying ``row.flow_id`` (the row's parent) ties the row too."""
+    out.setdefault(_key(leaf), reason)
+    if leaf[0] == "row":
+        out.setdefault(("call", leaf[1]), reason)
 
 
 def _key(leaf: list) -> tuple:

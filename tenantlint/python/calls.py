@@ -489,6 +489,10 @@ class _FunctionWalk:
     def _compare(self, node: ast.Compare, truth: bool) -> list:
         op = node.ops[0]
         left, right = node.left, node.comparators[0]
+        if isinstance(right, ast.Constant) and right.value is None and isinstance(left, ast.Name) and (
+                isinstance(op, ast.IsNot) and truth or isinstance(op, ast.Is) and not truth):
+            # ``flow = read_flow(session, flow_id, user.id)`` then ``if flow is None: raise``
+            return self._membership_of(self.env.get(left.id) or [])
         if isinstance(op, (ast.Eq, ast.Is)) and truth or isinstance(op, (ast.NotEq, ast.IsNot)) and not truth:
             return self._tenant_equal(left, right)
         if isinstance(op, ast.In) and truth or isinstance(op, ast.NotIn) and not truth:

@@ -233,16 +233,22 @@ class Pred:
     edges: set = field(default_factory=set)
     entities: set = field(default_factory=set)
     pk: bool = False
+    unowned: set = field(default_factory=set)  # keys whose tenant column the predicate requires to be NULL
 
     def both(self, other: "Pred") -> "Pred":
-        out = Pred(dict(self.scoped), self.edges | other.edges, self.entities | other.entities, self.pk or other.pk)
+        out = Pred(dict(self.scoped), self.edges | other.edges, self.entities | other.entities, self.pk or other.pk,
+                   self.unowned | other.unowned)
         for key, verdict in other.scoped.items():
             out.scoped.setdefault(key, verdict)
         return out
 
     def either(self, other: "Pred") -> "Pred":
-        scoped = {k: v for k, v in self.scoped.items() if k in other.scoped}
-        return Pred(scoped, self.edges & other.edges, self.entities | other.entities, self.pk and other.pk)
+        """``or_(Flow.user_id == uid, Flow.user_id == None)`` still scopes Flow: rows with no
+        owner are nobody's."""
+        scoped = {k: v for k, v in self.scoped.items() if k in other.scoped or k in other.unowned}
+        scoped.update({k: v for k, v in other.scoped.items() if k in self.unowned and k not in scoped})
+        return Pred(scoped, self.edges & other.edges, self.entities | other.entities, self.pk and other.pk,
+                    self.unowned & other.unowned)
 
 
 class Predicates:
@@ -324,6 +330,12 @@ class Predicates:
         for col in (lcol, rcol):
             if col:
                 out.entities.add((col[0], col[1]))
+        col = lcol or rcol
+        other = right if lcol else left
+        if (col and isinstance(op, (cst.Equal, cst.Is)) and isinstance(other, cst.Name) and other.value == "None"
+                and self._tenant_attr(col[2])):
+            out.unowned.add((col[0], col[1]))
+            return out
         if not isinstance(op, (cst.Equal, cst.In, cst.Is)) or isinstance(op, cst.Is):
             self.w.visit(expr, self.frame)
             return out

@@ -390,7 +390,8 @@ class _ScopeBuilder:
     def _judge(self, source: _Source) -> tuple[str, str] | None:
         best: tuple[str, str] | None = None
         for clause in self.clauses + source.restrict:
-            kinds = [self._atom(atom, source) for atom in clause]
+            # ``tc = %s OR tc IS NULL``: rows with no tenant are nobody's; the disjunct is neutral.
+            kinds = [self._atom(atom, source) for atom in clause if not self._unowned(atom, source)]
             if not kinds or any(k is None for k in kinds):
                 continue
             names = {k[0] for k in kinds}
@@ -408,6 +409,14 @@ class _ScopeBuilder:
             if best is None or _RANK[verdict[0]] > _RANK[best[0]]:
                 best = verdict
         return best
+
+    def _unowned(self, atom: exp.Expression, source: _Source) -> bool:
+        """``tc IS NULL`` on the source's tenant column: a row that belongs to no tenant."""
+        atom = unparen(atom)
+        if not isinstance(atom, exp.Is) or not isinstance(unparen(atom.expression), exp.Null):
+            return False
+        column = self._column_of(atom.this, source)
+        return column is not None and column in self.a.tenant_columns
 
     def _atom(self, atom: exp.Expression, source: _Source) -> tuple[str, str] | None:
         """How ``atom`` restricts ``source``: (kind, reason), or None if it does not."""

@@ -41,7 +41,10 @@ DEALS = [
     ("missing-tenant-filter", "deals/tasks.py", 22, "info", "command"),    # click command
     ("missing-tenant-filter", "deals/tasks.py", 26, "info", "migration"),  # RunPython target
     ("missing-tenant-filter", "deals/tasks.py", 30, "info", "command"),    # if __name__ == "__main__"
+    ("unscoped-lookup", "deals/tasks.py", 36, "info", "background"),  # kwargs["deal_id"] of a checked row's id
 ]
+# Not reported: a parent verified by a guard (via_note), `org_id = x OR org_id IS NULL`
+# (shared), a task handed a checked row's id (touch_later)
 
 BOARDS = [
     ("unscoped-lookup", "boards/views.py", 21, "error", "request"),
@@ -84,10 +87,11 @@ def test_a_finding_in_the_data_layer_points_at_the_handler_call_with_its_path():
 def test_the_query_document_carries_contexts_paths_and_guarded_sites():
     doc = scan(["."], cwd=FIXTURES / "deals").document
     get = next(q for q in doc["queries"] if q["path"] == "deals/store.py" and q["line"] == 9)
-    assert get["contexts"] == ["request"]
+    assert get["contexts"] == ["background", "request"]
     guards = {(s["line"], s["guard"]["kind"]) for s in get["sites"] if s["guard"]}
-    # the comparison after the fetch, the helper two calls deep, the guard named in config
-    assert guards == {(14, "check"), (22, "guard"), (29, "guard"), (59, "guard")}
+    # the comparison after the fetch, the helper two calls deep, the guard named in config,
+    # a guard of the row's parent (deal.note_id), the helper before a hand-over to a task
+    assert guards == {(14, "check"), (22, "guard"), (29, "guard"), (59, "guard"), (102, "guard"), (114, "guard")}
     note = next(q for q in doc["queries"] if q["path"] == "deals/store.py" and q["line"] == 19)
     keys = {s["line"]: s["key"] for s in note["sites"]}
     assert keys == {61: "server", 67: "request"}  # deal.note_id of a checked row; the URL's note_id
