@@ -81,16 +81,19 @@ def _add_web_facts(path: str, data: bytes, config: Config, facts: dict) -> None:
         facts["program"] = program
 
 
-def program_facts(path: str, data: bytes, config: Config) -> dict:
-    """Only the function facts of a Python file that holds no query, model or route: a
-    service layer between a handler and the data layer is still part of every path."""
+def program_facts(path: str, data: bytes, config: Config, tree=None) -> dict:
+    """Only the function facts of a Python file that holds no query, model or route (``tree``:
+    its ``ast``, when already parsed): a service layer between a handler and the data layer
+    is still part of every path."""
     if not path.endswith(".py") or b"def " not in data:
         return {}
     from tenantlint.python.calls import extract_calls
     from tenantlint.web import parse_module
+    from tenantlint.web.names import Module
 
     try:
-        mod = parse_module(path, data, config)
+        mod = Module(path, tree, config, data.decode("utf-8", "replace")) if tree is not None else (
+            parse_module(path, data, config))
         return extract_calls(mod) if mod is not None else {}
     except (RecursionError, MemoryError):
         return {}

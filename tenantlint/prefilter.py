@@ -101,15 +101,20 @@ def relevant(path: str, data: bytes, config: Config) -> bool:
 def skippable(path: str, data: bytes, config: Config) -> bool:
     """True when the file need not be parsed: no token, and nothing the full extractor
     would report as an error (it compiles, and is within ``max_file_size``)."""
+    return skipped_tree(path, data, config) is not None
+
+
+def skipped_tree(path: str, data: bytes, config: Config) -> ast.Module | None:
+    """The ``ast`` tree of a file that :func:`skippable` drops (its function facts still
+    count for the call graph), else None."""
     if relevant(path, data, config) or len(data) > config.max_file_size:
-        return False
+        return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # invalid escape sequences and the like: not ours to print
-            ast.parse(data)
+            return ast.parse(data)
     except Exception:  # noqa: BLE001 - SyntaxError, ValueError (NUL), RecursionError, ...: let extract say
-        return False
-    return True
+        return None
 
 
 def _config_names(config: Config) -> tuple[str, ...]:

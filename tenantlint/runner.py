@@ -57,7 +57,7 @@ def extract_files(
     ``cache_dir`` None means no cache. A file that cannot be read has an error and no facts.
     """
     from tenantlint.extract import program_facts
-    from tenantlint.prefilter import skippable
+    from tenantlint.prefilter import skipped_tree
 
     stats = stats if stats is not None else RunStats()
     stats.files += len(files)
@@ -86,10 +86,11 @@ def extract_files(
                 stats.cached += 1
                 slots.append(facts)
                 continue
-        if prefilter and skippable(rel, data, config):
+        tree = skipped_tree(rel, data, config) if prefilter else None
+        if tree is not None:
             stats.skipped += 1
             facts = new_file_facts(rel, "sql" if rel.endswith(".sql") else "python")
-            program = program_facts(rel, data, config)  # no query here, but calls the program stage follows
+            program = program_facts(rel, data, config, tree)  # no query here, but calls the program stage follows
             if program:
                 facts["program"] = program
             if cache is not None:

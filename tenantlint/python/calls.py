@@ -63,6 +63,10 @@ DENY_CALLS = {"abort", "PermissionDenied", "Http404", "HTTPException", "Forbidde
               "raise_404", "raise_403", "HttpResponseForbidden", "HttpResponseNotFound"}
 
 
+_COMPOUND = tuple(t for t in (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try,
+                              getattr(ast, "TryStar", None), ast.Match) if t is not None)
+
+
 def extract_calls(mod: Module) -> dict:
     """``{"functions": [...], "classes": [...], "instances": {...}}`` of one module."""
     out: dict = {"functions": [], "classes": [], "instances": {}}
@@ -78,6 +82,7 @@ class _FileWalk:
         self.tenant_attrs = {c.lower() for c in config.tenant_columns}
         self.tenant_attrs |= {c[:-3] for c in self.tenant_attrs if c.endswith("_id")}
         self.admin_words = tuple(w.lower() for w in (*ADMIN_WORDS, *getattr(config, "admin_markers", ())))
+        self.migrations = "RunPython" in mod.source  # only then are class bodies searched for it
 
     def run(self) -> None:
         for name, value in self.mod.bindings.items():  # Deals = DealTable(): a singleton of a project class
@@ -108,10 +113,9 @@ class _FileWalk:
                 name = _qual(prefix, stmt.name)
                 self.out["classes"].append(self.klass(stmt, name))
                 self.body(stmt.body, name, name)
-            else:
-                for child in ast.iter_child_nodes(stmt):
-                    if isinstance(child, (ast.excepthandler, ast.match_case)):
-                        self.body(child.body, prefix, cls)
+            elif isinstance(stmt, _COMPOUND):
+                for child in (*getattr(stmt, "handlers", ()), *getattr(stmt, "cases", ())):
+                    self.body(child.body, prefix, cls)
                 for field in ("body", "orelse", "finalbody"):
                     inner = getattr(stmt, field, None)
                     if isinstance(inner, list):
@@ -129,7 +133,7 @@ class _FileWalk:
                         attrs[t.id] = names
         runs = sorted({self.mod.qualify(dotted(call.args[0])) for call in ast.walk(node)
                        if isinstance(call, ast.Call) and (dotted(call.func) or "").endswith("RunPython")
-                       and call.args and dotted(call.args[0])})
+                       and call.args and dotted(call.args[0])}) if self.migrations else []
         fact = {"name": name, "line": node.lineno,
                 "bases": [self.mod.qualify(dotted(b)) or "" for b in node.bases if dotted(b)],
                 "attrs": attrs,
@@ -143,7 +147,16 @@ class _FileWalk:
         return low in self.tenant_attrs or low in OWNER_ATTRS
 
     def mentions_admin(self, node: ast.AST) -> bool:
-        text = ast.unparse(node).lower()
+        """``user.is_superuser``, ``request.user.is_staff``, ``user.role == "admin"``."""
+        words = []
+        for child in ast.walk(node):
+            if isinstance(child, ast.Attribute):
+                words.append(child.attr.lower())
+            elif isinstance(child, ast.Name):
+                words.append(child.id.lower())
+            elif isinstance(child, ast.Constant) and isinstance(child.value, str):
+                words.append(child.value.lower())
+        text = " ".join(words)
         if any(w in text for w in self.admin_words):
             return True
         return "role" in text and "admin" in text
