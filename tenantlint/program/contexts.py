@@ -39,6 +39,7 @@ class Contexts:
         self.config = config
         self.entries: dict[str, str] = {}
         self.reasons: dict[str, str] = {}
+        self.auth: dict[str, list[str]] = {}  # a request entry's authentication markers (for messages)
         self._request_entries(routes)
         self._other_entries()
         self.of: dict[str, set[str]] = {}
@@ -72,6 +73,9 @@ class Contexts:
             kind = "admin" if _admin_route(route) else "request"
             reason = f"{'/'.join(route.get('methods') or []) or 'route'} {route.get('path') or ''}".strip()
             found = g.find(handler)
+            for name in [found, *(g.class_methods(found) if found in g.classes else [])]:
+                if name and route.get("auth"):
+                    self.auth.setdefault(name, list(route["auth"]))
             if found in g.classes:
                 for m in g.class_methods(found):
                     self._mark(m, kind, reason)

@@ -369,8 +369,19 @@ class _Judge:
         site.update({"context": kind, "steps": steps, "guard": guard, "key": key,
                      "keys": sorted({_describe(r) for r in requested}),
                      "entry": self.ctx.reasons.get(name) if self.ctx.entries.get(name) else None})
-        site["note"] = _note(site, q)
+        site["note"] = _note(site, q, self._unchecked(name, path, kind))
         return site
+
+    def _unchecked(self, name: str, path: list[Edge], kind: str) -> str | None:
+        """What the handler did check, when none of it ties the rows to the tenant."""
+        if kind not in ("request", "admin"):
+            return None
+        fn = self.g.functions[name]
+        done = [f"{c['text']} (line {c['line']})" for c in fn.get("other_checks", [])]
+        done += self.ctx.auth.get(name, [])
+        if not done:
+            return None
+        return "checked: " + ", ".join(done[:3]) + ", none of it about the tenant"
 
     def _self_site(self, q: dict, kind: str) -> dict:
         return {"path": q["path"], "function": q.get("function"), "line": q["line"], "column": q.get("column", 1),
@@ -389,12 +400,14 @@ class _Judge:
         return steps
 
 
-def _note(site: dict, q: dict) -> str | None:
-    """What a reader needs beside the rule's message: where the key comes from, how the
-    query is reached."""
+def _note(site: dict, q: dict, unchecked: str | None) -> str | None:
+    """What a reader needs beside the rule's message: where the key comes from, what was
+    checked instead, how the query is reached."""
     parts = []
     if site["key"] == "request" and site["keys"]:
         parts.append(", ".join(site["keys"]) + " from the request")
+    if unchecked and site["guard"] is None:
+        parts.append(unchecked)
     if site["steps"]:
         chain = [s["function"] for s in site["steps"]]
         head = f"{site['entry']} ({chain[0]})" if site.get("entry") else chain[0]

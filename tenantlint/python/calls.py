@@ -174,6 +174,7 @@ class _FunctionWalk:
         self.env: dict[str, list] = {}
         self.calls: list[dict] = []
         self.checks: list[dict] = []
+        self.other_checks: list[dict] = []
         self.admin_depth = 0
         self.admin_check = False
         args = node.args
@@ -201,6 +202,8 @@ class _FunctionWalk:
             fact["annotations"] = annotations
         if self.checks:
             fact["checks"] = self.checks
+        if self.other_checks:
+            fact["other_checks"] = self.other_checks[:5]
         if self.admin_check:
             fact["admin_check"] = True
         return fact
@@ -284,14 +287,14 @@ class _FunctionWalk:
     def if_(self, stmt: ast.If) -> None:
         self.expr(stmt.test)
         admin = self.file.mentions_admin(stmt.test)
-        if _denies(stmt.body):
-            self.check(stmt.lineno, self.verified(stmt.test, False))
+        denies = _denies(stmt.body)
+        if denies or stmt.orelse and _denies(stmt.orelse):
+            verifies = self.verified(stmt.test, not denies)
+            self.check(stmt.lineno, verifies)
             if admin:
                 self.admin_check = True
-        elif stmt.orelse and _denies(stmt.orelse):
-            self.check(stmt.lineno, self.verified(stmt.test, True))
-            if admin:
-                self.admin_check = True
+            elif not verifies:  # a check that ties nothing to the tenant, for the message
+                self.other_checks.append({"line": stmt.lineno, "text": _short(stmt.test)})
         branch_admin = admin and not isinstance(stmt.test, ast.UnaryOp)
         self.admin_depth += branch_admin
         self.block(stmt.body)
@@ -579,6 +582,12 @@ class _FunctionWalk:
 
 def _constant(node) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _short(node) -> str:
+    """A condition as the message quotes it (bounded)."""
+    text = " ".join(ast.unparse(node).split())
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _unwrap(node):
