@@ -176,3 +176,10 @@ def test_a_hook_run_on_the_handler_file_reports_the_data_layer_query_at_its_call
     found = _found(FIXTURES / "deals", jobs=1) and scan(["deals/api.py"], cwd=FIXTURES / "deals")
     assert [(f["rule"], f["path"], f["line"]) for f in found.findings if f["severity"] == "error"] == [
         (rule, path, line) for rule, path, line, severity, _ in DEALS if severity == "error"]
+
+
+def test_the_message_says_what_was_checked_instead():
+    result = scan(["."], cwd=FIXTURES / "deals")
+    finding = next(f for f in result.findings if f["path"] == "deals/api.py" and f["line"] == 45)
+    assert ("(deal_id from the request; checked: deal is not None and deal.title.startswith('secret') "
+            "(line 46), Depends(current_user), none of it about the tenant; reached from") in finding["message"]
