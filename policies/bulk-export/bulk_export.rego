@@ -2,11 +2,16 @@
 # title: Bulk export of tenant-owned rows without a tenant filter
 # description: |
 #   ## What it does
-#   Finds exports of a tenant-owned table that are not restricted to one tenant:
-#   `COPY table TO ...`, `COPY (SELECT ...) TO ...`, `SELECT ... INTO OUTFILE`, and
-#   export code (CSV writers, `pandas.DataFrame.to_csv`, dump and backup helpers)
-#   fed by an unscoped query. The message names the sensitive columns that leave
-#   with the rows.
+#   Finds bulk exports of a tenant-owned table that are not restricted to one
+#   tenant: `COPY table TO ...`, `COPY (SELECT ...) TO ...`, `SELECT ... INTO
+#   OUTFILE`, the rows of an unscoped multi-row query reaching an export sink (a
+#   CSV, Excel or JSON writer, `pandas.DataFrame.to_csv`, a download or streaming
+#   response), and an export-shaped route (its path or handler says export) whose
+#   handler returns an unscoped multi-row result. A fetch of one row by its key is
+#   `unscoped-lookup`, and an unscoped write `unscoped-write`, whatever the
+#   function is called. The message says what made the query an export ("rows
+#   reach csv.writer at line 12", "COPY ... TO") and names the sensitive columns
+#   that leave with the rows.
 #
 #   ## Why is this bad?
 #   An export writes rows outside the database, into a file, a download or a
@@ -51,16 +56,19 @@ violations := [v |
 	ref.use == "export"
 	lib.unscoped(ref)
 	some site in lib.open_sites(query)
-	v := lib.site_violation("bulk-export", query, ref, site, export_message(ref))
+	v := lib.site_violation("bulk-export", query, ref, site, export_message(query, ref))
 ]
 
-export_message(ref) := concat("", [
-	lib.subject(ref), " is exported without a tenant filter", lib.tenant_column_hint(ref),
-	", with sensitive columns ", concat(", ", ref.sensitive_columns),
-	": the export holds every tenant's rows",
-]) if {
-	count(object.get(ref, "sensitive_columns", [])) > 0
-} else := concat("", [
-	lib.subject(ref), " is exported without a tenant filter", lib.tenant_column_hint(ref),
-	": the export holds every tenant's rows",
+export_message(query, ref) := concat("", [
+	lib.subject(ref), " is exported", export_evidence(query), " without a tenant filter", lib.tenant_column_hint(ref),
+	columns_hint(ref), ": the export holds every tenant's rows",
 ])
+
+# What made the query an export: "(rows reach csv.writer at line 12)", "(COPY ... TO)".
+export_evidence(query) := concat("", [" (", query.export_reason, ")"]) if {
+	is_string(object.get(query, "export_reason", null))
+} else := ""
+
+columns_hint(ref) := concat("", [", with sensitive columns ", concat(", ", ref.sensitive_columns)]) if {
+	count(object.get(ref, "sensitive_columns", [])) > 0
+} else := ""

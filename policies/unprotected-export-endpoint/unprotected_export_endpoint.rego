@@ -2,14 +2,18 @@
 # title: Export endpoint without authentication
 # description: |
 #   ## What it does
-#   Finds HTTP routes that look like exports or dumps (their path, name or body
-#   exports, downloads, dumps or backs up data, or writes tenant rows to a file or a
-#   download) and carry no authentication marker: no `login_required`,
+#   Finds HTTP routes that look like exports or dumps (a word of their path or
+#   handler name says export, download, dump or backup, or their handler writes
+#   tenant rows to a file or a download, or returns unscoped tenant rows in bulk)
+#   and carry no authentication marker: no `login_required`,
 #   `permission_required`, `jwt_required`, Django auth mixins, DRF
 #   `permission_classes` (or a `DEFAULT_PERMISSION_CLASSES` that requires a user),
 #   FastAPI `Depends(get_current_user)` and the like (config `auth_decorators`).
-#   The finding points at the handler's `def`; a Django view that no URL
-#   configuration in the scan reaches is judged on its own.
+#   The finding points at the handler's `def` and its message says what made the
+#   route an export ("route path contains export"). A Django view that no URL
+#   configuration in the scan reaches is judged on its own when it looks like a
+#   view: it returns a response, or is a method of a view class (a helper that only
+#   takes `request` is none).
 #
 #   ## Why is this bad?
 #   An export endpoint returns many rows at once. Without authentication there is no
@@ -55,9 +59,14 @@ violations := [v |
 ]
 
 endpoint_message(route) := concat("", [
-	route_label(route), " exports data", sensitive_hint(route),
+	route_label(route), " exports data", route_evidence(route), sensitive_hint(route),
 	" and has no authentication marker: anyone who finds the URL can download it",
 ])
+
+# What made the route an export: "(route path contains export)", "(rows reach csv.writer at line 12)".
+route_evidence(route) := concat("", [" (", route.export_reason, ")"]) if {
+	is_string(object.get(route, "export_reason", null))
+} else := ""
 
 # A view no URL configuration in the scan reaches has no path: name the handler.
 route_label(route) := concat("", ["route ", route_methods(route), " ", route.path, " (", route.handler, ")"]) if {

@@ -1,15 +1,22 @@
 """Which queries export rows, which routes are exports, and which sensitive columns leave.
 
-A read becomes an export (its refs get use ``export``, so ``bulk-export`` reports it rather
-than ``missing-tenant-filter``) when its rows reach a file sink (a CSV writer, ``to_csv``, a
-streaming or file response: :mod:`tenantlint.web.flows`) in any function, or, in a
-handler whose name or URL says export, reach its response or are a whole-table shape
-(``.all()``, ``.values()``, ``.values_list()``, ``.iterator()``). Counts, existence checks,
-aggregates and primary-key fetches carry no rows out and stay reads.
+``bulk-export`` means bulk. A query is an export (its refs get use ``export``, so
+``bulk-export`` reports it rather than ``missing-tenant-filter``; ``export_reason`` says why)
+when it is ``COPY ... TO`` or ``SELECT ... INTO OUTFILE``, or when it can return many rows and
 
-A route is export-shaped by its name or URL (:mod:`tenantlint.program.routes`), or here: when its
-handler writes tenant rows to a file sink, or returns unscoped tenant rows in bulk
-(``JsonResponse({"rows": list(qs)})``).
+- its rows reach a file sink (a CSV writer, ``to_csv``, a streaming or file response:
+  :mod:`tenantlint.web.flows`) in any function: "rows reach csv.writer at line 12"; or
+- an export-shaped route's handler returns them (``JsonResponse({"rows": list(qs)})``, a
+  list view's class-level ``queryset``): "returned by crm.views.dump; route path contains
+  dump".
+
+Counts, existence checks, aggregates and primary-key fetches carry no rows out: a fetch of
+one row by key stays a lookup (``unscoped-lookup``) wherever it is. Rows handed back to
+``bulk_update`` make the read a write (an UPDATE: ``unscoped-write``), whatever the function
+is called.
+
+A route is export-shaped by its name or URL (:mod:`tenantlint.program.routes`), or here: when
+its handler writes tenant rows to a file sink, or returns unscoped tenant rows in bulk.
 """
 
 from __future__ import annotations
@@ -17,16 +24,18 @@ from __future__ import annotations
 import re
 
 from tenantlint.config import Config
+from tenantlint.program.routes import export_shaped
 
 _ONE_ROW = re.compile(r"\.a?(?:count|exists|aggregate|get|first|last|earliest|latest|contains|in_bulk|scalar|one|"
                       r"one_or_none|first_or_404|get_or_404|get_or_create|update_or_create)\(")
 _SQL_AGGREGATE = re.compile(r"^\s*select\s+(?:count|sum|avg|min|max|exists)\s*\([^,]*?\bfrom\b", re.I | re.S)
-_WHOLE_TABLE = re.compile(r"\.(?:all|iterator|values|values_list)\(")
 _SELECTED = re.compile(r"\.(values_list|values|only)\(([^()]*)\)")
 _DEFERRED = re.compile(r"\.defer\(([^()]*)\)")
 _STRING = re.compile(r"""["'](\w+)""")
 _SQL_STAR = re.compile(r"\bselect\s+(?:distinct\s+)?(?:\w+\.)?\*", re.I)
 _SQL_ORIGINS = ("sql", "raw-sql")
+# Generic views whose class-level queryset is what they answer (viewsets: their inherited list).
+_LIST_BASES = ("ListAPIView", "ListCreateAPIView", "ListView")
 
 
 def mark_exports(project, routes: list[dict], queries: list[dict], config: Config) -> None:
@@ -36,9 +45,10 @@ def mark_exports(project, routes: list[dict], queries: list[dict], config: Confi
             routes_of.setdefault(index, []).append(route)
     for q in queries:
         _narrow_sensitive(q)
-        if not _bulk_rows(q):
+        if _written_back(q, project):
             continue
-        reason = _sink_reason(q, project) or _route_reason(q, routes_of.get(q["index"], []))
+        reason = _sql_reason(q) or (_bulk_rows(q) and (
+            _sink_reason(q, project) or _route_reason(q, routes_of.get(q["index"], []))))
         if reason:
             q["export"] = True
             q["export_reason"] = reason
@@ -46,6 +56,26 @@ def mark_exports(project, routes: list[dict], queries: list[dict], config: Confi
     by_index = {q["index"]: q for q in queries}
     for route in routes:
         _shape(route, [by_index[i] for i in route["queries"] if i in by_index])
+
+
+def _sql_reason(q: dict) -> str | None:
+    """``COPY ... TO`` and ``INTO OUTFILE``: the SQL analysis already made their refs exports."""
+    if not any(r.get("use") == "export" for r in q.get("refs", [])):
+        return None
+    return "COPY ... TO" if q.get("kind") == "copy" else "SELECT ... INTO OUTFILE"
+
+
+def _written_back(q: dict, project) -> bool:
+    """Rows read and handed to ``bulk_update``: an UPDATE of the rows the read selected."""
+    if q.get("lookup") or q.get("kind") not in ("select", None):
+        return False
+    hit = _reached(q, project, "write_backs")
+    if hit is None:
+        return False
+    q["kind"] = "update"
+    q["write_reason"] = f"rows written back by {hit['sink']} at line {hit['line']}"
+    q["refs"] = [{**r, "use": "write"} if r.get("use") == "read" else r for r in q["refs"]]
+    return True
 
 
 def _bulk_rows(q: dict) -> bool:
@@ -64,19 +94,25 @@ def _in_response(q: dict, handler: dict, route: dict) -> bool:
     """The query's rows reach the response: through a response constructor, or returned as
     they are by a routed handler (FastAPI serialises them; an unrouted Django "view" that
     returns a queryset is a helper, not a response)."""
-    if _inside(q, handler, "response_spans"):
+    if _inside(q, handler.get("response_spans"), handler.get("holes")):
         return True
-    return route.get("routed", True) is not False and _inside(q, handler, "return_spans")
+    return route.get("routed", True) is not False and _inside(q, handler.get("return_spans"), handler.get("holes"))
 
 
-def _inside(q: dict, handler: dict, key: str) -> bool:
-    """Does the query start inside one of the handler's ranges (and in none of its holes)?"""
-    at = (q.get("line") or 0, q.get("column") or 1)
+def _listed(q: dict, handler: dict) -> bool:
+    """The class-level ``queryset`` of a list view: what its list action returns."""
+    return handler.get("kind") == "class" and q.get("function") == handler["name"] and (
+        "list" in handler.get("inherited", [])
+        or any(b.rsplit(".", 1)[-1].endswith(_LIST_BASES) for b in handler.get("bases", [])))
 
-    def within(span) -> bool:
-        return (span[0], span[1]) <= at < (span[2], span[3])
 
-    return any(within(s) for s in handler.get(key) or ()) and not any(within(h) for h in handler.get("holes") or ())
+def _inside(q: dict, spans, holes) -> bool:
+    """Does the query start inside one of the ranges (and in none of the holes)?"""
+    return any(_starts_in(q, s) for s in spans or ()) and not any(_starts_in(q, h) for h in holes or ())
+
+
+def _starts_in(q: dict, span) -> bool:
+    return (span[0], span[1]) <= (q.get("line") or 0, q.get("column") or 1) < (span[2], span[3])
 
 
 def _enclosing(project, function: str | None):
@@ -90,11 +126,19 @@ def _enclosing(project, function: str | None):
         name = name.rpartition(".")[0]
 
 
-def _sink_reason(q: dict, project) -> str | None:
+def _reached(q: dict, project, key: str) -> dict | None:
+    """The first sink call (``sink_calls`` or ``write_backs``) of an enclosing function that
+    the query's rows reach: ``{"sink": "csv.writer", "line": 12, ...}``."""
     for h in _enclosing(project, q.get("function")):
-        if _inside(q, h, "sink_spans"):
-            return "rows written by " + ", ".join(h.get("sinks") or ["an export"])
+        for call in sorted(h.get(key) or (), key=lambda c: c["line"]):
+            if _inside(q, call["spans"], h.get("holes")):
+                return call
     return None
+
+
+def _sink_reason(q: dict, project) -> str | None:
+    hit = _reached(q, project, "sink_calls")
+    return f"rows reach {hit['sink']} at line {hit['line']}" if hit else None
 
 
 def _within(function: str, name: str) -> bool:
@@ -111,13 +155,9 @@ def _own_handlers(route: dict, q: dict) -> list[dict]:
 
 def _route_reason(q: dict, routes: list[dict]) -> str | None:
     for route in routes:
-        if not route.get("export_shaped"):
-            continue
-        for h in _own_handlers(route, q):
-            if _in_response(q, h, route):
-                return f"returned by export handler {route['handler']}"
-            if _WHOLE_TABLE.search(q.get("code") or ""):
-                return f"whole table read in export handler {route['handler']}"
+        if route.get("export_shaped") and any(_in_response(q, h, route) or _listed(q, h)
+                                              for h in _own_handlers(route, q)):
+            return f"returned by {route['handler']}; {route.get('export_reason', 'an export route')}"
     return None
 
 
@@ -127,11 +167,12 @@ def _shape(route: dict, queries: list[dict]) -> None:
         own = _own_handlers(route, q)
         if not own:
             continue
-        if (q.get("export_reason") or "").startswith("rows written"):
-            route["export_shaped"] = route["writes_file"] = True
+        if (q.get("export_reason") or "").startswith("rows reach"):
+            route["writes_file"] = True
+            export_shaped(route, q["export_reason"])
         elif _bulk_rows(q) and any(r.get("tenant_owned") and r.get("scope") == "none" for r in q["refs"]) and any(
                 _in_response(q, h, route) for h in own):
-            route["export_shaped"] = True
+            export_shaped(route, f"returns unscoped rows read at line {q['line']}")
     columns = sorted({c for q in tenant for r in q["refs"] if r.get("use") == "export"
                       for c in r.get("sensitive_columns", [])})
     if route["export_shaped"] and columns:

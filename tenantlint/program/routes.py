@@ -16,7 +16,7 @@ from __future__ import annotations
 from tenantlint.config import Config
 from tenantlint.program.route_auth import class_auth, function_auth
 from tenantlint.web.handlers import HTTP_METHODS, VIEWSET_ACTIONS
-from tenantlint.web.words import says_export
+from tenantlint.web.words import export_word
 from tenantlint.program.webproject import Project, by_suffix, display, join
 
 
@@ -78,8 +78,8 @@ def _function_route(base: dict, handler: dict, methods: list, project: Project, 
     authenticated, marks, why = function_auth(base, handler, project, methods, outer)
     route = _route({**base, "auth": marks}, handler["name"], handler, methods, handler.get("decorators", []),
                    authenticated, why, name=handler["name"])
-    route["export_shaped"] = says_export(base["path"], config.export_patterns) or says_export(
-        handler["name"].rsplit(".", 1)[-1], config.export_patterns)
+    shaped_by_name(route, [("route path", base["path"]), ("handler name", handler["name"].rsplit(".", 1)[-1])],
+                   config)
     route["writes_file"] = bool(handler.get("sinks"))
     route["_handlers"] = [handler]
     return route
@@ -140,11 +140,12 @@ def _class_route(base, cls, classes, unseen, drf, methods, method, project, conf
     name = method["name"] if method else cls["name"]
     decorators = (method or cls).get("decorators", [])
     route = _route({**base, "auth": marks}, name, where, methods, decorators, authenticated, why, name=name)
-    words = [base["path"], cls["name"].rsplit(".", 1)[-1]]
+    names = [("route path", base["path"]), ("class name", cls["name"].rsplit(".", 1)[-1])]
     if method is not None:
-        words += [method["name"].rsplit(".", 1)[-1], method.get("action", {}).get("url_path", "")]
-    words += list((mapping or {}).values())
-    route["export_shaped"] = any(says_export(w, config.export_patterns) for w in words)
+        names += [("method name", method["name"].rsplit(".", 1)[-1]),
+                  ("action url_path", method.get("action", {}).get("url_path", ""))]
+    names += [("action", a) for a in (mapping or {}).values()]
+    shaped_by_name(route, names, config)
     members = project.members.get(cls["name"], []) if method is None else []
     route["_handlers"] = [method] if method is not None else [cls, *(h for h in members if not h.get("action"))]
     # The class's own route does not run its @action methods: each has a route of its own.
@@ -152,6 +153,22 @@ def _class_route(base, cls, classes, unseen, drf, methods, method, project, conf
     route["_class"] = cls["name"]
     route["writes_file"] = any(h.get("sinks") for h in route["_handlers"])
     return route
+
+
+def shaped_by_name(route: dict, names: list[tuple[str, str]], config: Config) -> None:
+    """Export-shaped when one of ``(what, name)`` says export; ``export_reason`` says which:
+    "route path contains export"."""
+    for what, name in names:
+        word = export_word(name, config.export_patterns)
+        if word:
+            export_shaped(route, f"{what} contains {word}")
+            return
+
+
+def export_shaped(route: dict, reason: str) -> None:
+    """Mark the route an export, keeping the first evidence found."""
+    route["export_shaped"] = True
+    route.setdefault("export_reason", reason)
 
 
 def _mapped_method(project: Project, cls: dict, mapping: dict | None) -> dict | None:
@@ -165,8 +182,9 @@ def _mapped_method(project: Project, cls: dict, mapping: dict | None) -> dict | 
 # -- views no URL reaches that we know of ----------------------------------------------------
 
 def _unrouted(project: Project, routed: set[str], config: Config) -> list[dict]:
-    """Module-level views (``def view(request)``, class-based views) in modules none of whose
-    handlers any route reaches: the url configuration is not part of the scan."""
+    """Module-level views (``def view(request)`` that returns a response, class-based views)
+    in modules none of whose handlers any route reaches: the url configuration is not part
+    of the scan. A function that only takes ``request`` is no view (:mod:`tenantlint.web.handlers`)."""
     routed_modules = {project.handlers[n]["module"] for n in routed if n in project.handlers}
     bases = {found["name"] for h in project.handlers.values() for b in h.get("bases", [])
              if (found := project.handler(b)) is not None}

@@ -29,7 +29,6 @@ single-table subclass): the linker inherits through ``bases``.
 
 from __future__ import annotations
 
-import fnmatch
 import sys
 
 import libcst as cst
@@ -142,13 +141,6 @@ def _at(pos: dict, node) -> tuple[int, int, int, int]:
     return line, col + 1, end_line, end_col + 1
 
 
-def _export(config: Config, function: str | None) -> bool:
-    if not function:
-        return False
-    tail = function.rsplit(".", 1)[-1].lower()
-    return any(p.lower() in tail or fnmatch.fnmatchcase(tail, p.lower()) for p in config.export_patterns)
-
-
 def _record_query(ctx: FileContext, rec, at) -> dict:
     line, col, end_line, end_col = at
     uses = sorted(rec.uses - {"read"}) if "write" in rec.uses else ["read"]
@@ -171,7 +163,7 @@ def _record_query(ctx: FileContext, rec, at) -> dict:
         "path": ctx.path, "line": line, "column": col, "end_line": end_line, "end_column": end_col,
         "kind": rec.kind if not rec.lookup or rec.kind != "select" else "lookup",
         "origin": rec.origin, "function": rec.function, "code": code,
-        "export": rec.export or (uses == ["read"] and not rec.lookup and _export(ctx.config, rec.function)),
+        "export": rec.export,  # an export is decided by where the rows go: tenantlint.program.exports
         "lookup": rec.lookup, "refs": refs,
     }
 
@@ -219,7 +211,7 @@ def _job_queries(ctx: FileContext, job, at, facts: dict) -> None:
         facts["queries"].append({
             "path": ctx.path, "line": line, "column": col, "end_line": end_line, "end_column": end_col,
             "kind": None, "origin": job.origin, "function": job.function, "code": job.ref,
-            "export": _export(ctx.config, job.function), "lookup": False, "refs": [], "sql_ref": job.ref,
+            "export": False, "lookup": False, "refs": [], "sql_ref": job.ref,
         })
         return
     from tenantlint.sql import analyze_sql
@@ -235,7 +227,5 @@ def _job_queries(ctx: FileContext, job, at, facts: dict) -> None:
                 if r.get("scope") == "none" and r.get("use") != "export":
                     r["scope"] = "helper"
                     r["reason"] = f"SQL built with a dynamic fragment ({job.dynamic[0]}) that may filter by tenant"
-        if _export(ctx.config, job.function):
-            q["export"] = True
         facts["queries"].append(q)
     facts["errors"].extend(errors)

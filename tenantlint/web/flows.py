@@ -10,7 +10,8 @@ carry no rows: they are not followed, and are holes in the ranges.
 
 Two kinds of sink: file sinks (CSV/Excel/JSON writers, ``to_csv``, streaming and file
 responses, ``serialize``) always export; response sinks (``JsonResponse``, ``Response``,
-``return``) export only in a handler whose name or URL says export.
+``return``) export only in a handler whose name or URL says export. Rows handed to
+``bulk_update`` are no export: they are written back (a read-modify-write).
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ RESPONSES = {"HttpResponse", "Response", "JsonResponse", "jsonify", "make_respon
 _FILE_TYPE = re.compile(r"csv|excel|spreadsheet|octet-stream|zip|ndjson|x-gzip|openxmlformats|ms-|attachment", re.I)
 NO_ROWS = {"count", "exists", "aggregate", "acount", "aexists", "aaggregate", "exists_or_404"}
 NO_ROWS_FUNCS = {"len", "bool", "any", "all", "sum", "max", "min"}
+# Model.objects.bulk_update(rows, fields): the rows are written back to their table.
+WRITE_BACK = {"bulk_update", "abulk_update"}
 
 
 @dataclass
@@ -54,10 +57,18 @@ class Flows:
     return_spans: list = field(default_factory=list)  # returned as they are: a response only if routed
     holes: list = field(default_factory=list)
     sinks: list = field(default_factory=list)  # what writes: "writerow", "to_csv", "FileResponse", ...
+    # One per sink call: {"sink": "csv.writer", "line": 9, "spans": [...]}; file sinks, write-backs.
+    sink_calls: list = field(default_factory=list)
+    write_backs: list = field(default_factory=list)
+    returns_response: bool = False  # some ``return`` gives a response: the function looks like a view
 
     @property
     def writes_file(self) -> bool:
         return bool(self.sinks)
+
+    @property
+    def writes_back(self) -> bool:
+        return bool(self.write_backs)
 
 
 NO_FLOWS = Flows()
@@ -69,15 +80,19 @@ def export_flows(func: ast.FunctionDef | ast.AsyncFunctionDef) -> Flows:
     for call, kind in index.sinks():
         if kind == "response" and index.attachment:
             kind = "file"
-        exprs = _seeds(call, index)
+        exprs = _written_back(call) if kind == "write" else _seeds(call, index)
         spans = [rng(e) for e in exprs] + index.spans_of(_names_of(exprs))
         if kind == "file":
             flows.sinks.append(_sink_name(call))
             flows.sink_spans += spans
+            flows.sink_calls.append(_sink_call(call, index, spans))
+        elif kind == "write":
+            flows.write_backs.append(_sink_call(call, index, spans))
         else:
             flows.response_spans += spans
     for value in index.returns:
         flows.return_spans += [rng(value)] + index.spans_of(_names(value))
+        flows.returns_response = flows.returns_response or index.is_response(value)
     flows.sink_spans = _unique(flows.sink_spans)
     flows.response_spans = _unique(flows.response_spans)
     flows.return_spans = _unique(flows.return_spans)
@@ -101,6 +116,19 @@ def _method(call: ast.Call) -> str:
 
 def _sink_name(call: ast.Call) -> str:
     return _method(call) or "call"
+
+
+def _sink_call(call: ast.Call, index, spans: list) -> dict:
+    """``writer.writerow(row)`` with ``writer = csv.writer(f)`` is "csv.writer"."""
+    receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
+    label = index.writers.get(receiver.id) if isinstance(receiver, ast.Name) else None
+    return {"sink": label or callee(call) or _sink_name(call), "line": call.lineno, "spans": _unique(spans)}
+
+
+def _written_back(call: ast.Call) -> list[ast.AST]:
+    """The rows of ``bulk_update(rows, fields)``."""
+    rows = call.args[0] if call.args else keyword(call, "objs")
+    return [rows] if rows is not None else []
 
 
 def _seeds(call, index) -> list[ast.AST]:
@@ -147,7 +175,7 @@ class _Index:
         self.calls: list = []  # every Call
         self.returns: list = []  # returned values
         self.holes: list = []  # ranges of count()/len()/exists() calls
-        self.writers: set[str] = set()
+        self.writers: dict[str, str] = {}  # name -> what made it: "csv.writer", "open"
         self.attachment = False
         self._block(func.body)
 
@@ -218,7 +246,7 @@ class _Index:
         if isinstance(target, ast.Name):
             self.assigns.setdefault(target.id, []).append(value)
             if _is_writer(value):
-                self.writers.add(target.id)
+                self.writers[target.id] = _writer_label(value)
         elif isinstance(target, (ast.Tuple, ast.List)):
             for el in target.elts:
                 self._bind(el.value if isinstance(el, ast.Starred) else el, value)
@@ -248,6 +276,8 @@ class _Index:
         simple = _method(call)
         if isinstance(call.func, ast.Attribute):
             receiver = call.func.value
+            if simple in WRITE_BACK:
+                return "write"
             if simple in FILE_METHODS:
                 return "file"
             if simple in WRITER_METHODS and isinstance(receiver, ast.Name) and receiver.id in self.writers:
@@ -264,6 +294,12 @@ class _Index:
                 return "file"
             return "response"
         return None
+
+    def is_response(self, value) -> bool:
+        """A response constructor (``render``, ``redirect``, ``csv_response``...), or a name bound to one."""
+        if isinstance(value, ast.Name):
+            return any(isinstance(v, ast.Call) and _responds(v) for v in self.assigns.get(value.id, ()))
+        return isinstance(value, ast.Call) and _responds(value)
 
     def spans_of(self, names: set[str]) -> list:
         out, seen, todo = [], set(), list(names)
@@ -284,12 +320,25 @@ def _no_rows(call: ast.Call) -> bool:
         isinstance(func, ast.Name) and func.id in NO_ROWS_FUNCS)
 
 
+def _responds(call: ast.Call) -> bool:
+    name = _method(call) or ""
+    low = name.lower()
+    return name in RESPONSES or name in FILE_RESPONSES or low.endswith("response") or low.startswith(
+        ("render", "redirect"))
+
+
 def _is_writer(value) -> bool:
     """A csv writer, a worksheet, an open file, or a response written to piece by piece."""
     if isinstance(value, ast.Call):
         name = last(callee(value)) or last(dotted(value.func))
         return name in WRITER_FACTORIES or name in FILE_RESPONSES or name in ("HttpResponse", "Response")
     return isinstance(value, ast.Attribute) and value.attr in WRITER_ATTRS
+
+
+def _writer_label(value) -> str:
+    if isinstance(value, ast.Call):
+        return callee(value) or _method(value)
+    return "worksheet"
 
 
 def _mentions_attachment(node) -> bool:

@@ -2,14 +2,16 @@
 
 A handler fact says what one file can see about a def or a class: where it is, its
 decorators and authentication markers, whether it looks like a view on its own (a
-module-level function taking ``request``, a class-based view), and which of its
-statements feed an export (:mod:`.flows`). Routes (:mod:`.registrations`) point at handlers
-by qualified name; the linker joins them across files.
+module-level function taking ``request`` that returns a response or carries a view's
+decorators, a class-based view and its HTTP methods), and which of its statements feed an
+export or a write-back (:mod:`.flows`). Routes (:mod:`.registrations`) point at handlers by
+qualified name; the linker joins them across files.
 """
 
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 
 from tenantlint.web import auth
 from tenantlint.web.flows import NO_FLOWS, export_flows
@@ -78,23 +80,28 @@ def _function(mod, node, prefix, cls, out, top) -> None:
     params = [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
     first = params[1] if cls is not None and params[:1] in (["self"], ["cls"]) and len(params) > 1 else (
         params[0] if params else None)
-    view = (top and cls is None and first in _REQUEST_PARAMS and not _test_code(mod, node, decorators)) or bool(
-        cls is not None and cls.get("view") and (node.name in HTTP_METHODS or node.name in VIEWSET_ACTIONS))
+    takes_request = top and cls is None and first in _REQUEST_PARAMS and not _test_code(mod, node, decorators)
+    method_view = bool(cls is not None and cls.get("view") and (node.name in HTTP_METHODS
+                                                                 or node.name in VIEWSET_ACTIONS))
     action = _action(node, mod) if cls is not None else None
-    handler = (view or action or marks or public or name in mod.wanted_handlers
-               or "api_view" in {last(d) for d in decorators}
-               or (cls is None and says_export(node.name, mod.config.export_patterns)))
-    flows = export_flows(node) if handler or mod.may_export(node) else NO_FLOWS
-    if handler or flows.writes_file:
+    named = (marks or public or name in mod.wanted_handlers or "api_view" in {last(d) for d in decorators}
+             or (cls is None and says_export(node.name, mod.config.export_patterns)))
+    flows = _flows(mod, node, bool(takes_request or method_view or action or named))
+    # A function taking ``request`` is a view when it answers with a response or carries a
+    # view's decorators; a helper (``get_export_hostname(request)`` returning a string) is not.
+    methods = _methods(node, mod)
+    view = method_view or (takes_request and bool(flows.returns_response or marks or public or methods))
+    handler = view or action or named
+    if handler or flows.writes_file or flows.writes_back:
         line, column = location(node)
         fact = {
             "name": name, "kind": "method" if cls is not None else "function", "line": line, "column": column,
             "decorators": decorators, "auth": marks, "public": public, "view": bool(view),
-            "methods": _methods(node, mod), "drf": "api_view" in {last(d) for d in decorators},
+            "methods": methods, "drf": "api_view" in {last(d) for d in decorators},
             "called_locally": bool(top and cls is None and view and mod.called(node.name)),
             "sink_spans": flows.sink_spans, "response_spans": flows.response_spans,
             "return_spans": flows.return_spans, "holes": flows.holes,
-            "sinks": flows.sinks,
+            "sinks": flows.sinks, "sink_calls": flows.sink_calls, "write_backs": flows.write_backs,
         }
         if action is not None:
             fact["action"] = action
@@ -135,6 +142,17 @@ def _class(mod, node, prefix, out, top) -> None:
     _body(mod, node.body, name, fact, out)
     if not recorded and fact.get("get_permissions"):
         out.append(fact)
+
+
+def _flows(mod: Module, node, wanted: bool):
+    """Export flows of a possible handler, or of any function that may write rows out or back."""
+    return export_flows(node) if wanted or mod.may_export(node) or _writes_back(mod.source) else NO_FLOWS
+
+
+@lru_cache(maxsize=4)
+def _writes_back(source: str) -> bool:
+    """Does the file hand rows to ``bulk_update``? Then every function's flows are followed."""
+    return "bulk_update" in source
 
 
 def _test_code(mod: Module, node, decorators: list[str]) -> bool:

@@ -68,7 +68,7 @@ def test_user_yaml_case_fails_with_a_clear_difference(tmp_path):
 def test_cli_exit_codes_and_output(tmp_path):
     ok = run_cli("policy", "test", cwd=ROOT)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert ok.stdout.splitlines()[-1] == "57 passed, 0 failed"
+    assert ok.stdout.splitlines()[-1].endswith(" passed, 0 failed")  # the count grows with each rule's cases
     assert ("PASS policies/missing-tenant-filter/missing_tenant_filter_test.yaml: "
             "unscoped read of a tenant-owned table is reported with its location") in ok.stdout.splitlines()
 

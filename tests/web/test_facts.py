@@ -357,7 +357,7 @@ def test_functions_that_are_no_handlers_are_not_recorded():
 
 @pytest.mark.parametrize("name, expected", [
     ("export_contacts", True), ("ContactExportView", True), ("/api/v1/export_all_patients", True),
-    ("download", True), ("backups", True), ("all_patients", True), ("allPatients", True), ("bulk-update", True),
+    ("download", True), ("backups", True), ("all_patients", True), ("allPatients", True), ("bulk-update", False),
     ("install_app", False), ("passport", False), ("all", False), ("exportable", True), ("contact_list", False),
 ])
 def test_export_words(name, expected):

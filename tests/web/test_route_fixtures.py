@@ -186,7 +186,7 @@ def test_queries_carry_their_route_and_the_route_its_queries():
     query = next(q for q in document["queries"] if q["index"] == index)
     assert query["route"] == {"path": "/contacts/export/", "methods": [], "handler": "crm.views.export_contacts",
                               "authenticated": False, "export_shaped": True}
-    assert query["export"] is True and query["export_reason"] == "rows written by HttpResponse, writerows"
+    assert query["export"] is True and query["export_reason"] == "rows reach csv.writer at line 27"
     assert [r["use"] for r in query["refs"]] == ["export"]
     # values_list("email", "ssn"): the exported sensitive column is ssn.
     assert query["refs"][0]["sensitive_columns"] == ["ssn"]
@@ -195,11 +195,12 @@ def test_queries_carry_their_route_and_the_route_its_queries():
 def test_text_report_shows_the_route_of_an_export(monkeypatch):
     monkeypatch.chdir(CASES["django"])
     text = render(_scan("django"), "text")
-    assert ("crm/views.py:24:12: error bulk-export 'crm_contact' (model Contact) is exported without a tenant "
-            "filter on account_id, with sensitive columns ssn: the export holds every tenant's rows\n"
+    assert ("crm/views.py:24:12: error bulk-export 'crm_contact' (model Contact) is exported (rows reach "
+            "csv.writer at line 27) without a tenant filter on account_id, with sensitive columns ssn: the export "
+            "holds every tenant's rows\n"
             "        rows = Contact.objects.values_list(\"email\", \"ssn\")\n"
             "               ^\n"
             "    reached from route ANY /contacts/export/ (crm.views.export_contacts)\n") in text
     assert ("crm/views.py:22:1: error unprotected-export-endpoint route ANY /contacts/export/ "
-            "(crm.views.export_contacts) exports data, including sensitive columns ssn, and has no authentication "
-            "marker: anyone who finds the URL can download it\n") in text
+            "(crm.views.export_contacts) exports data (route path contains export), including sensitive columns "
+            "ssn, and has no authentication marker: anyone who finds the URL can download it\n") in text
