@@ -88,3 +88,25 @@ def declares_schema(file: Path, routes: bool = False) -> bool:
         return SQL_MARKER.search(data) is not None
     markers = PYTHON_MARKERS + ROUTE_MARKERS if routes else PYTHON_MARKERS
     return any(marker in data for marker in markers)
+
+
+def console_scripts(root: Path | None, cwd: Path) -> list[str]:
+    """Functions the project installs as commands (``[project.scripts]``, Poetry's
+    ``[tool.poetry.scripts]`` of the pyproject at the project root or the scanned folder),
+    as dotted names: entry points of the ``command`` context."""
+    import tomllib
+
+    out: list[str] = []
+    for folder in dict.fromkeys(p for p in (root, cwd) if p is not None):
+        try:
+            data = tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue
+        scripts = {**(data.get("project", {}).get("scripts") or {}),
+                   **(data.get("tool", {}).get("poetry", {}).get("scripts") or {})}
+        for target in scripts.values():
+            if isinstance(target, str) and ":" in target:
+                module, _, function = target.partition(":")
+                out.append(f"{module.strip()}.{function.strip().split('[')[0].strip()}")
+    return out
+

@@ -18,7 +18,7 @@ from tenantlint.errors import UsageError
 from tenantlint.findings import SEVERITY_ORDER, findings as build_findings
 from tenantlint.gitdiff import changes as changed_lines
 from tenantlint.program.link import link
-from tenantlint.project import anchor, context_files, project_root
+from tenantlint.project import anchor, console_scripts, context_files, project_root
 from tenantlint.runner import default_jobs, extract_files
 
 
@@ -143,7 +143,7 @@ def scan(
     # and their fields would be evaluated only to be dropped.
     all_facts = [{**f, "fields": [], "queries": [q for q in f["queries"] if q.get("function")]}
                  if f["path"] in context_paths else f for f in all_facts]
-    document = link(all_facts, config)
+    document = link(all_facts, config, scripts=console_scripts(root, cwd))
     if context_paths:
         for query in document["queries"]:
             if "sites" in query:

@@ -155,6 +155,7 @@ class CallGraph:
             if not targets:
                 self.unresolved += 1
             for target, kind, shift in targets:
+                kind = "handoff" if call.get("spawned") else kind
                 self.edges.append(Edge(name, target, i, kind, shift, admin))
             for value in call.get("values", []):  # functions passed as values
                 found = self._callable(value)

@@ -34,9 +34,10 @@ ADMIN_PERMISSION_WORDS = ("isadminuser", "issuperuser", "isstaff", "isadmin", "s
 class Contexts:
     """``of[function]``: the set of contexts that reach it; ``entries[function]``: its own entry kind."""
 
-    def __init__(self, graph: CallGraph, routes: list[dict], config):
+    def __init__(self, graph: CallGraph, routes: list[dict], config, scripts=()):
         self.graph = graph
         self.config = config
+        self.scripts = scripts
         self.entries: dict[str, str] = {}
         self.reasons: dict[str, str] = {}
         self.auth: dict[str, list[str]] = {}  # a request entry's authentication markers (for messages)
@@ -193,6 +194,8 @@ class Contexts:
                 elif callee_short in launchers or call["callee"] in launchers:
                     for value in call.get("values", []):
                         self._mark(g._callable(value), "background", f"started by {callee_short}()")
+        for script in self.scripts:
+            self._mark(g.find(script), "command", "console script")
         for cls in g.classes.values():
             for target in cls.get("runs", []):
                 self._mark(g._callable(target), "migration", "RunPython")

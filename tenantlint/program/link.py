@@ -31,8 +31,9 @@ PLAINTEXT_TYPES = {
 }
 
 
-def link(files: list[dict], config: Config) -> dict:
-    """Join per-file facts into the policy input document."""
+def link(files: list[dict], config: Config, scripts: list[str] = ()) -> dict:
+    """Join per-file facts into the policy input document. ``scripts``: functions the project
+    installs as console commands (dotted names)."""
     models = _models(files)
     tables = _tables(files, models, config)
     fields = [_link_field(f, models, config) for facts in files for f in facts.get("fields", [])]
@@ -50,7 +51,7 @@ def link(files: list[dict], config: Config) -> dict:
     for query in foreign_key_writes(graph, models, tables):
         queries.append({**query, "index": len(queries)})
     routes = link_routes(files, queries, config)  # also marks exports and each query's route
-    judge(queries, graph, Contexts(graph, routes, config), config)
+    judge(queries, graph, Contexts(graph, routes, config, scripts), config)
     return {"version": 1, "tables": tables, "queries": queries, "routes": routes, "fields": fields}
 
 

@@ -49,6 +49,8 @@ CALLER_NAMES = {"current_user", "user", "me", "viewer", "principal", "g"}
 # Calls whose result is their argument, as far as provenance goes.
 TRANSPARENT = {"int", "str", "UUID", "uuid.UUID", "float", "list", "tuple", "set", "sorted", "frozenset",
                "Q", "F", "Value", "and_", "or_", "not_", "dict", "bool"}
+# Calls that run the coroutine they are given as a task of its own.
+SPAWNERS = {"create_task", "ensure_future", "run_coroutine_threadsafe", "start_soon", "spawn"}
 # Calls that raise unless the caller may use the object they are given.
 PERMISSION_CALLS = {"check_object_permissions", "has_perm", "has_object_permission", "check_permission",
                     "check_object_permission", "assert_can_access", "ensure_access", "authorize"}
@@ -175,6 +177,7 @@ class _FunctionWalk:
         self.calls: list[dict] = []
         self.checks: list[dict] = []
         self.other_checks: list[dict] = []
+        self.branch_depth = 0  # inside an if/else branch, an except handler or a loop body
         self.admin_depth = 0
         self.admin_check = False
         args = node.args
@@ -257,8 +260,8 @@ class _FunctionWalk:
                     self.check(stmt.lineno, self.verified(stmt.value, True))
         elif isinstance(stmt, (ast.For, ast.AsyncFor)):
             self.bind(stmt.target, self.expr(stmt.iter))
-            self.block(stmt.body)
-            self.block(stmt.orelse)
+            self.branched(stmt.body)
+            self.branched(stmt.orelse)
         elif isinstance(stmt, (ast.With, ast.AsyncWith)):
             for item in stmt.items:
                 value = self.expr(item.context_expr)
@@ -272,8 +275,8 @@ class _FunctionWalk:
         elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
             self.block(stmt.body)
             for handler in stmt.handlers:
-                self.block(handler.body)
-            self.block(stmt.orelse)
+                self.branched(handler.body)
+            self.branched(stmt.orelse)
             self.block(stmt.finalbody)
         elif isinstance(stmt, ast.Match):
             self.expr(stmt.subject)
@@ -297,9 +300,16 @@ class _FunctionWalk:
                 self.other_checks.append({"line": stmt.lineno, "text": _short(stmt.test)})
         branch_admin = admin and not isinstance(stmt.test, ast.UnaryOp)
         self.admin_depth += branch_admin
-        self.block(stmt.body)
+        self.branched(stmt.body)
         self.admin_depth -= branch_admin
-        self.block(stmt.orelse)
+        self.branched(stmt.orelse)
+
+    def branched(self, stmts) -> None:
+        self.branch_depth += 1
+        try:
+            self.block(stmts)
+        finally:
+            self.branch_depth -= 1
 
     def check(self, line: int, verifies: list) -> None:
         if verifies:
@@ -307,6 +317,8 @@ class _FunctionWalk:
 
     def bind(self, target, value: list) -> None:
         if isinstance(target, ast.Name):
+            if self.branch_depth and target.id in self.env:  # a branch may not run: keep both
+                value = _dedupe([*self.env[target.id], *value])
             self.env[target.id] = value
         elif isinstance(target, (ast.Tuple, ast.List)):
             for el in target.elts:
@@ -401,6 +413,11 @@ class _FunctionWalk:
         else:
             receiver = None
         args = [self.expr(a.value if isinstance(a, ast.Starred) else a) for a in node.args]
+        if (name or "").rsplit(".", 1)[-1] in SPAWNERS:  # asyncio.create_task(poll()): poll runs as a job
+            for leaves in args:
+                for leaf in leaves:
+                    if leaf[0] == "call":
+                        self.calls[leaf[1]]["spawned"] = True
         kw = {k.arg: self.expr(k.value) for k in node.keywords if k.arg}
         for k in node.keywords:
             if not k.arg:

@@ -277,8 +277,9 @@ def _sqlalchemy(ctx: FileContext, info: ClassInfo, kinds: dict) -> tuple[dict, l
                          for a in info.node.keywords)
     if not info.bases or all(b == "object" for b in info.bases):
         abstract = True  # a mixin: its columns are copied into the models that use it
-    if any(b.split(".")[-1] == "SQLModel" for b in info.bases) and not sqlmodel_table:
-        abstract = True
+    sqlmodel_base = any(b.split(".")[-1] == "SQLModel" for b in info.bases) and not sqlmodel_table
+    if sqlmodel_base:
+        abstract = True  # class JobBase(SQLModel): fields that `class Job(JobBase, table=True)` inherits
     mapped_parent = any(b in kinds and _sa_concrete(ctx, ctx.classes[b]) for b in info.bases)
     if name is None and not abstract and not mapped_parent and "__tablename__" not in attrs:
         if sqlmodel_table:
@@ -289,7 +290,7 @@ def _sqlalchemy(ctx: FileContext, info: ClassInfo, kinds: dict) -> tuple[dict, l
     for attr, small in attrs.items():
         if attr.startswith("__"):
             continue
-        _sa_attr(ctx, info, attr, small, small, columns, relations, fields, fks, sqlmodel_table)
+        _sa_attr(ctx, info, attr, small, small, columns, relations, fields, fks, sqlmodel_table or sqlmodel_base)
     for stmt in getattr(info.node.body, "body", ()):
         if isinstance(stmt, cst.FunctionDef) and _declared_attr(stmt):
             value = _returned(stmt)

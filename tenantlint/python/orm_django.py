@@ -66,6 +66,9 @@ def _root(w, base, links, frame):
             return QS(rec), consumed
         if base.value == "self" and frame.cls is not None:
             return _view_root(w, links, frame, base)
+        if links and links[0].kind == "call" and links[0].name in SHORTCUTS and bound is None:
+            # generics.get_object_or_404(Model, pk=...), shortcuts.get_object_or_404(...)
+            return _shortcut(w, links[0].node, links[0].name, frame), 1
         return None
     name = base_call_name(base)
     if name in SHORTCUTS:
