@@ -41,6 +41,7 @@ class Contexts:
         self.entries: dict[str, str] = {}
         self.reasons: dict[str, str] = {}
         self.auth: dict[str, list[str]] = {}  # a request entry's authentication markers (for messages)
+        self.routed_classes: dict[str, str] = {}  # view classes routed as they are (no methods of their own)
         self._request_entries(routes)
         self._other_entries()
         self.of: dict[str, set[str]] = {}
@@ -53,6 +54,8 @@ class Contexts:
     def contexts(self, function: str | None) -> list[str]:
         if function in self.graph.classes:  # a class attribute (a view's queryset): its methods'
             found = set().union(*(self.of.get(m) or set() for m in self.graph.class_methods(function)))
+            if function in self.routed_classes:  # a generic view routed as it is
+                found.add(self.routed_classes[function])
             return sorted(found or {"unreachable"})
         if not function or function not in self.graph.functions:
             return []
@@ -78,6 +81,7 @@ class Contexts:
                 if name and route.get("auth"):
                     self.auth.setdefault(name, list(route["auth"]))
             if found in g.classes:
+                self.routed_classes.setdefault(found, kind)
                 for m in g.class_methods(found):
                     self._mark(m, kind, reason)
                 self._class_attrs(found, kind, reason)

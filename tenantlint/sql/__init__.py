@@ -54,7 +54,7 @@ def _analyze(sql, config, *, path, origin, at, function=None):
 
     queries, tables, errors = [], [], []
     for stmt in statements(sql, config.dialect):
-        line, column, end_line, end_column = at or (stmt.line, stmt.column, stmt.end_line, 0)
+        line, column, end_line, end_column = at or (stmt.line, stmt.column, stmt.end_line, None)
         if stmt.expression is None:
             if stmt.error != "empty statement":
                 errors.append(error(path, line if at else stmt.line, f"SQL does not parse: {stmt.error}"))
