@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,6 +119,29 @@ def scan(
     Raises :class:`tenantlint.errors.TenantlintError` subclasses for config, policy or
     usage errors; a file that cannot be read or parsed is an ``errors`` entry instead.
     """
+    with _no_cyclic_gc():
+        return _scan(paths=paths, config_path=config_path, config=config, fail_on=fail_on, cwd=cwd,
+                     baseline=baseline, write_baseline=write_baseline, diff=diff, show_suppressed=show_suppressed,
+                     ignore_suppressions=ignore_suppressions, jobs=jobs, cache_dir=cache_dir, use_cache=use_cache,
+                     policy_dirs=policy_dirs, opa_url=opa_url)
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc():
+    """Facts are millions of small acyclic lists and dicts: the cyclic collector would walk
+    them again and again (a fifth of a large scan) and find nothing to free. Reference
+    counting still frees everything a scan drops."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _scan(*, paths, config_path, config, fail_on, cwd, baseline, write_baseline, diff, show_suppressed,
+          ignore_suppressions, jobs, cache_dir, use_cache, policy_dirs, opa_url) -> ScanResult:
     cwd = (cwd or Path.cwd()).resolve()
     paths = paths or ["."]
     if config is None:

@@ -79,9 +79,12 @@ class CallGraph:
                 self.classes.setdefault(cls["name"], {**cls, "path": facts.get("path")})
             for name, target in (program.get("instances") or {}).items():
                 self.instances[f"{module}.{name}" if module else name] = target
+        self.inner: dict[str, list[str]] = {}  # function -> functions defined in it (a decorator's wrapper)
         for name, fn in self.functions.items():
-            short = name.rsplit(".", 1)[-1]
+            parent, _, short = name.rpartition(".")
             self.by_short.setdefault(short, []).append(name)
+            if parent in self.functions:
+                self.inner.setdefault(parent, []).append(name)
             if fn.get("class"):
                 self.methods.setdefault(fn["class"], {})[short] = name
             self._index(name)
@@ -141,6 +144,15 @@ class CallGraph:
                 if short not in seen:
                     seen.add(short)
                     out.append(name)
+        return out
+
+    def nested(self, name: str) -> list[str]:
+        """The function and every function defined inside it, at any depth."""
+        out, stack = [], [name]
+        while stack:
+            current = stack.pop()
+            out.append(current)
+            stack.extend(self.inner.get(current, ()))
         return out
 
     def bases_of(self, cls: str) -> list[str]:

@@ -156,9 +156,8 @@ class Contexts:
             return False
         if fn.get("admin_check"):
             return True
-        inner = [n for n in self.graph.functions if n.startswith(name + ".")]  # a decorator's wrapper
-        if any(self.graph.functions[n].get("admin_check") for n in inner):
-            return True
+        if any(self.graph.functions[n].get("admin_check") for n in self.graph.nested(name)):
+            return True  # a decorator's wrapper
         return any(self._admin_function(self.graph.find(d), depth + 1) for d in (fn.get("deps") or {}).values())
 
     def _other_entries(self) -> None:

@@ -18,8 +18,8 @@ the caller's tenant:
 
 Each query gets ``contexts``, up to three ``paths`` (entry → … → query) and ``sites``; the
 policies report the sites with no guard whose key is not server-derived, at the level of
-their context. Cycles are cut, depth is bounded, and the walk is memoised per function
-and key set, so a project stays linear in practice.
+their context. Cycles are cut; depth, sites and visits per query are bounded; guard
+summaries are computed once per function, so a project stays linear in practice.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from tenantlint.program.contexts import Contexts
 MAX_DEPTH = 16
 MAX_SITES = 50
 MAX_PATHS = 3
+MAX_VISITS = 5_000  # functions visited per query: bounds the walk on dense, cyclic call graphs
 NOT_KEYS = {"self", "cls", "request", "req", "session", "db", "cursor", "conn", "connection", "engine", "tx",
             "uow", "user", "current_user", "args", "kwargs", "info", "context", "ctx", "background_tasks"}
 REQUEST_PARAMS_SKIP = NOT_KEYS | {"response", "format", "page", "page_size", "limit", "offset"}
@@ -50,8 +51,9 @@ class _Judge:
         self.g = graph
         self.ctx = contexts
         self.config = config
-        self._verified: dict[str, set] = {}
+        self._verified: dict[str, dict] = {}
         self._guard_params: dict[str, set] = {}
+        self._budget = MAX_VISITS
         self.config_guards = tuple(getattr(config, "guards", ()) or ())
 
     # -- one query -----------------------------------------------------------------------------
@@ -61,17 +63,15 @@ class _Judge:
             self._class_query(q, fn_name)
             return
         if not self.ctx.any_entry or fn_name not in self.g.functions:
-            q["contexts"] = ["alone"] if not self.ctx.any_entry or not fn_name else ["unreachable"]
-            if not fn_name or not self.ctx.any_entry:
-                q["sites"] = [self._self_site(q, "alone")]
-                return
-        q["contexts"] = self.ctx.contexts(fn_name) if fn_name in self.g.functions else ["alone"]
-        if fn_name not in self.g.functions:
+            # No entry point in the scan, module-level code, or a .sql file: judged where it is.
+            q["contexts"] = ["alone"]
             q["sites"] = [self._self_site(q, "alone")]
             return
+        q["contexts"] = self.ctx.contexts(fn_name)
         if not any(r.get("tenant_owned") and r.get("scope") not in SCOPED for r in q.get("refs", [])):
-            q["sites"] = [self._self_site(q, q["contexts"][0] if q["contexts"] else "alone")]
+            q["sites"] = [self._self_site(q, q["contexts"][0])]
             return
+        self._budget = MAX_VISITS
         fn = self.g.functions[fn_name]
         calls = _calls_in(fn, q)
         own = {i for i, c in enumerate(fn["calls"]) if c in calls}
@@ -89,7 +89,8 @@ class _Judge:
 
     def _walk(self, q, name: str, keys: set, state: dict, path: list[Edge], sites: list, seen: set,
               guard: dict | None, handoff: bool = False) -> None:
-        if len(sites) >= MAX_SITES:
+        self._budget -= 1
+        if len(sites) >= MAX_SITES or self._budget < 0:
             return
         entry = self.ctx.entries.get(name)
         reached = sorted(self.ctx.of.get(name) or ())
@@ -177,20 +178,12 @@ class _Judge:
         if e.call < 0:  # a dependency or decorator: FastAPI fills parameters by name
             return {k for k in keys if k in caller["params"]}, state
         call = caller["calls"][e.call]
-        params = callee["params"]
-        bound = 1 if params[:1] in (["self"], ["cls"]) else 0
         leaves = []
         for k in keys:
-            if k in call["kw"]:
-                leaves += call["kw"][k]
-                continue
-            if k not in params:
+            found = _argument(call, callee["params"], k, e.shift)
+            if found is None:
                 state["unknown"] = True
-                continue
-            pos = params.index(k) - bound + e.shift
-            if 0 <= pos < len(call["args"]):
-                leaves += call["args"][pos]
-            # not passed: the parameter's default, a server value
+            leaves += found or ()  # not passed: the parameter's default, a server value
         new_keys, found = self._classify(caller, leaves)
         state["request"] += found["request"]
         state["unknown"] = state["unknown"] or found["unknown"]
@@ -254,12 +247,9 @@ class _Judge:
             if not params:
                 continue
             call = fn["calls"][e.call]
-            callee = self.g.functions[e.callee]
-            bound = 1 if callee["params"][:1] in (["self"], ["cls"]) else 0
+            callee = self.g.functions[e.callee]["params"]
             for p in params:
-                pos = callee["params"].index(p) - bound if p in callee["params"] else -1
-                leaves = call["kw"].get(p) or (call["args"][pos] if 0 <= pos < len(call["args"]) else [])
-                for leaf in leaves:
+                for leaf in _argument(call, callee, p) or ():
                     _verify(out, leaf, ("guard", f"{e.callee.rsplit('.', 1)[-1]}() at line {call['line']}"))
         for i, call in enumerate(fn.get("calls", [])):
             for g in self.config_guards:
@@ -292,12 +282,9 @@ class _Judge:
             if not inner:
                 continue
             call = fn["calls"][e.call]
-            callee = self.g.functions[e.callee]
-            bound = 1 if callee["params"][:1] in (["self"], ["cls"]) else 0
+            callee = self.g.functions[e.callee]["params"]
             for p in inner:
-                pos = callee["params"].index(p) - bound if p in callee["params"] else -1
-                leaves = call["kw"].get(p) or (call["args"][pos] if 0 <= pos < len(call["args"]) else [])
-                found |= {leaf[1] for leaf in leaves if leaf[0] == "p" and leaf[1] in params}
+                found |= {leaf[1] for leaf in _argument(call, callee, p) or () if leaf[0] == "p" and leaf[1] in params}
         self._guard_params[name] = found
         return found
 
@@ -318,8 +305,7 @@ class _Judge:
         for ref in fn.get("decorators", []):
             found = self.g.find(ref)
             if found in self.g.functions:
-                sources += [(n, f"decorator @{found.rsplit('.', 1)[-1]}") for n in self.g.functions
-                            if n == found or n.startswith(found + ".")]
+                sources += [(n, f"decorator @{found.rsplit('.', 1)[-1]}") for n in self.g.nested(found)]
         for ref in (fn.get("deps") or {}).values():
             found = self.g.find(ref)
             if found in self.g.functions:
@@ -417,6 +403,18 @@ def _note(site: dict, q: dict, unchecked: str | None) -> str | None:
     if site["context"] == "unreachable":
         parts.append("no entry point reaches this code")
     return "; ".join(parts) or None
+
+
+def _argument(call: dict, params: list[str], name: str, shift: int = 0) -> list | None:
+    """Leaves of the value ``call`` passes for parameter ``name`` ([] when it is not passed:
+    its default), or None when the callee has no such parameter. ``shift``: arguments
+    before the callee's first parameter (``enqueue(fn, a)``)."""
+    if name in call["kw"]:
+        return call["kw"][name]
+    if name not in params:
+        return None
+    pos = params.index(name) - (1 if params[:1] in (["self"], ["cls"]) else 0) + shift
+    return call["args"][pos] if 0 <= pos < len(call["args"]) else []
 
 
 def _calls_in(fn: dict, q: dict) -> list[dict]:

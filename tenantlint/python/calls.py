@@ -10,21 +10,26 @@ their enclosing function (``crm.views.DealView.get``)::
      "annotations": {"repo": "crm.repo.DealRepo"},    # parameter types, qualified
      "decorators": ["celery.shared_task"],            # qualified through imports
      "calls": [Call], "checks": [Check],
+     "other_checks": [{"line", "text"}],   # denials that tie nothing to the tenant (for messages)
      "admin_check": bool,      # denies unless the caller is staff/superuser/admin
      "main": bool}             # the pseudo-function of ``if __name__ == "__main__":``
 
-    Call:  {"callee": "crm.repository.get_deal" | "self.m" | "super.m" | "var.m" | ...,
+    Call:  {"callee": "crm.repository.get_deal" (qualified) | "self.m" | "super.m" | "param:repo.m"
+                      (a parameter's method) | "var:deal.m" (a local's) | "?.m" (a chained call's),
             "line", "column", "end_line", "end_column",
-            "args": [[Leaf]], "kw": {name: [Leaf]}, "target": "deal" | None,
+            "args": [[Leaf]], "kw": {name: [Leaf]},
             "admin": bool,        # under ``if user.is_superuser:``
-            "values": [qualified function names passed as values]}
+            "spawned": bool,      # inside asyncio.create_task(...): runs as a job
+            "receiver": [Leaf],   # of a "?.m" call: what it is called on
+            "values": [qualified names passed as values (functions handed along)]}
     Check: {"line", "verifies": [Leaf]}   # passing it ties these rows/keys to the caller
 
-A *leaf* says where a value comes from: ``["p", name]`` a parameter, ``["r", text]`` the
-request (``["r", "kwargs:deal_id"]`` for a URL keyword), ``["c", text]`` the caller
-(``request.user``), ``["s", text]`` the server-side session, ``["call", i]`` the result of call ``i`` of this function (a fetched
-row), ``["row", i, attr]`` an attribute of such a result, ``["k"]`` a constant, ``["g", name]``
-a module-level or imported name, ``["?"]`` anything else.
+A *leaf* says where a value comes from: ``["p", name]`` a parameter (or a keyword of the
+function's own ``**kwargs``), ``["r", text]`` the request (``["r", "kwargs:deal_id"]`` for a
+URL keyword), ``["c", text]`` the caller (``request.user``), ``["s", text]`` the server-side
+session, ``["call", i]`` the result of call ``i`` of this function (a fetched row),
+``["row", i, attr]`` an attribute of such a result, ``["k"]`` a constant, ``["g", name]`` a
+module-level or imported name, ``["?"]`` anything else.
 
 >>> import ast
 >>> from tenantlint.config import Config
@@ -44,7 +49,7 @@ from tenantlint.web.names import Module, dotted
 REQUEST_ATTRS = {"data", "GET", "POST", "query_params", "json", "args", "form", "values", "files", "body",
                  "get_json", "path_params", "query", "params", "FILES", "content", "text", "match_info"}
 CALLER_ATTRS = {"user", "auth", "identity", "principal", "account", "organization", "organizer", "tenant",
-                "team", "workspace", "session"}
+                "team", "workspace"}
 CALLER_NAMES = {"current_user", "user", "me", "viewer", "principal", "g"}
 # Calls whose result is their argument, as far as provenance goes.
 TRANSPARENT = {"int", "str", "UUID", "uuid.UUID", "float", "list", "tuple", "set", "sorted", "frozenset",
@@ -54,6 +59,18 @@ SPAWNERS = {"create_task", "ensure_future", "run_coroutine_threadsafe", "start_s
 # Calls that raise unless the caller may use the object they are given.
 PERMISSION_CALLS = {"check_object_permissions", "has_perm", "has_object_permission", "check_permission",
                     "check_object_permission", "assert_can_access", "ensure_access", "authorize"}
+# Calls the program stage never needs: builtins, logging, exceptions, test assertions. Not
+# recorded, so that function facts stay small (a cost paid by every file of a scan).
+BUILTINS = {"print", "len", "isinstance", "issubclass", "getattr", "setattr", "hasattr", "delattr", "range", "type",
+            "repr", "open", "super", "enumerate", "zip", "min", "max", "sum", "any", "all", "iter", "next", "id",
+            "hash", "abs", "round", "callable", "vars", "dir", "ord", "chr", "bytes", "bytearray", "divmod",
+            "reversed", "map", "filter", "locals", "globals", "format", "isdisjoint", "object"}
+LOGGERS = {"logger", "logging", "log", "LOGGER", "_logger", "_log", "warnings", "LOG"}
+# Methods of containers and strings: the result comes from the receiver and the arguments.
+PLAIN_METHODS = {"append", "extend", "insert", "join", "format", "startswith", "endswith", "lower", "upper",
+                 "strip", "lstrip", "rstrip", "split", "rsplit", "replace", "encode", "decode", "write",
+                 "writelines", "close", "items", "keys", "setdefault", "clear", "add", "discard", "remove",
+                 "sort", "reverse", "splitlines", "partition", "rpartition", "casefold", "title", "isdigit"}
 # Methods of plain values (a dict of request data, a string): the result is the value.
 VALUE_METHODS = {"get", "getlist", "split", "strip", "lower", "upper", "format", "pop", "copy", "items", "values",
                  "keys"}
@@ -428,6 +445,11 @@ class _FunctionWalk:
             return [["r", name]]
         if receiver is None and name and (name in TRANSPARENT or short in TRANSPARENT and "." not in name):
             return _dedupe([leaf for a in [*args, *kw.values()] for leaf in a]) or [["?"]]
+        if _irrelevant(name, callee, short):  # print(), len(), logger.info(), ValueError(), self.assertEqual()
+            return [["?"]]
+        if callee.startswith(("?.", "var:", "param:")) and short in PLAIN_METHODS:
+            held = receiver if receiver is not None else self.expr(func.value)
+            return _dedupe([*held, *(leaf for a in [*args, *kw.values()] for leaf in a)]) or [["?"]]
         if isinstance(func, ast.Attribute) and func.attr in VALUE_METHODS:
             base = dotted(func.value) or ""
             key = _constant(node.args[0]) if node.args else None
@@ -595,6 +617,15 @@ class _FunctionWalk:
             return []
         return _dedupe([leaf for leaf in leaves if leaf[0] in ("p", "r", "call", "row")
                         and not (leaf[0] == "p" and leaf[1] in CALLER_NAMES | {"request", "self"})])
+
+
+def _irrelevant(name: str | None, callee: str, short: str) -> bool:
+    if not name:
+        return False
+    head = name.split(".", 1)[0]
+    return (name in BUILTINS or head in LOGGERS or (head == "self" and short.startswith("assert"))
+            or (short[:1].isupper() and short.endswith(("Error", "Exception", "Warning"))
+                and short not in ("HTTPException",)))
 
 
 def _constant(node) -> str | None:
