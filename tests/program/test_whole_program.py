@@ -90,8 +90,10 @@ def test_the_query_document_carries_contexts_paths_and_guarded_sites():
     assert get["contexts"] == ["background", "request"]
     guards = {(s["line"], s["guard"]["kind"]) for s in get["sites"] if s["guard"]}
     # the comparison after the fetch, the helper two calls deep, the guard named in config,
-    # a guard of the row's parent (deal.note_id), the helper before a hand-over to a task
-    assert guards == {(14, "check"), (22, "guard"), (29, "guard"), (59, "guard"), (102, "guard"), (114, "guard")}
+    # a guard of the row's parent (deal.note_id), the helper before a hand-over to a task,
+    # a helper three calls deep, a guard method inherited from a base class
+    assert guards == {(14, "check"), (22, "guard"), (29, "guard"), (59, "guard"), (102, "guard"), (114, "guard"),
+                      (121, "guard"), (128, "guard")}
     note = next(q for q in doc["queries"] if q["path"] == "deals/store.py" and q["line"] == 19)
     keys = {s["line"]: s["key"] for s in note["sites"]}
     assert keys == {61: "server", 67: "request"}  # deal.note_id of a checked row; the URL's note_id
@@ -129,6 +131,8 @@ REMOVED_GUARDS = [
     ("deals", "deals/api.py", (23, 23), ("unscoped-lookup", "deals/api.py", 22, "error", "request")),
     ("deals", "deals/api.py", (30, 30), ("unscoped-lookup", "deals/api.py", 29, "error", "request")),
     ("deals", "deals/api.py", (60, 60), ("unscoped-lookup", "deals/api.py", 59, "error", "request")),
+    ("deals", "deals/api.py", (122, 122), ("unscoped-lookup", "deals/api.py", 121, "error", "request")),
+    ("deals", "deals/api.py", (129, 129), ("unscoped-lookup", "deals/api.py", 128, "error", "request")),
     ("boards", "boards/views.py", (11, 11), ("unscoped-lookup", "boards/views.py", 13, "error", "request")),
     ("boards", "boards/views.py", (25, 25), ("unscoped-lookup", "boards/views.py", 26, "error", "request")),
     ("boards", "boards/views.py", (47, 48), ("unscoped-lookup", "boards/views.py", 47, "error", "request")),
@@ -136,8 +140,8 @@ REMOVED_GUARDS = [
 
 
 @pytest.mark.parametrize("case, file, lines, expected", REMOVED_GUARDS,
-                         ids=["check", "helper", "config-guard", "helper-then-key", "permission-class",
-                              "decorator", "membership-check"])
+                         ids=["check", "helper", "config-guard", "helper-then-key", "helper-three-deep",
+                              "base-class-method", "permission-class", "decorator", "membership-check"])
 def test_removing_the_guard_produces_the_finding(tmp_path, case, file, lines, expected):
     root = tmp_path / case
     shutil.copytree(FIXTURES / case, root)
