@@ -171,8 +171,10 @@ def _scan(*, paths, config_path, config, fail_on, cwd, baseline, write_baseline,
     document = link(all_facts, config, scripts=console_scripts(root, cwd))
     if context_paths:
         for query in document["queries"]:
-            if "sites" in query:
-                query["sites"] = [s for s in query["sites"] if s["path"] not in context_paths]
+            if query["path"] in context_paths or "sites" in query:
+                query["sites"] = [s for s in query.get("sites", ()) if s["path"] not in context_paths]
+                if query["path"] in context_paths and not query["sites"]:
+                    query["refs"] = []  # nothing of it is reported here: the engine need not read it
     from tenantlint.engine import load_policy_dirs
 
     policy_folders = load_policy_dirs(config, policy_dirs)

@@ -69,7 +69,7 @@ class CallGraph:
         self.instances: dict[str, str] = {}
         self.methods: dict[str, dict[str, str]] = {}  # class -> short name -> function
         self.by_short: dict[str, list[str]] = {}
-        self._suffix: dict[str, list[str]] = {}
+        self._by_last: dict[str, list[str]] = {}  # last dotted part -> names, for suffix lookups
         for facts in self.files:
             program = facts.get("program") or {}
             module = module_name(facts.get("path") or "")
@@ -102,20 +102,18 @@ class CallGraph:
 
     # -- name lookup ---------------------------------------------------------------------------
     def _index(self, name: str) -> None:
-        parts = name.split(".")
-        for i in range(len(parts)):
-            self._suffix.setdefault(".".join(parts[i:]), []).append(name)
+        self._by_last.setdefault(name.rpartition(".")[2], []).append(name)
 
     def find(self, ref: str | None) -> str | None:
-        """The project name (function, class or instance) a qualified reference means."""
+        """The project name (function, class or instance) a qualified reference means: the
+        same name, or the only one that ends with it (``crm.repo.f`` for ``src.crm.repo.f``)."""
         if not ref:
             return None
         if ref in self.functions or ref in self.classes or ref in self.instances:
             return ref
-        found = self._suffix.get(ref) or []
-        if len(found) == 1:
-            return found[0]
-        return None
+        tail = "." + ref
+        found = [n for n in self._by_last.get(ref.rpartition(".")[2], ()) if n.endswith(tail)]
+        return found[0] if len(found) == 1 else None
 
     def class_chain(self, cls: str, depth: int = 0):
         """The class and its project bases, nearest first."""
