@@ -169,16 +169,21 @@ def _scan(*, paths, config_path, config, fail_on, cwd, baseline, write_baseline,
     all_facts = [{**f, "fields": [], "queries": [q for q in f["queries"] if q.get("function")]}
                  if f["path"] in context_paths else f for f in all_facts]
     document = link(all_facts, config, scripts=console_scripts(root, cwd))
+    engine_document = document
     if context_paths:
         for query in document["queries"]:
             if query["path"] in context_paths or "sites" in query:
                 query["sites"] = [s for s in query.get("sites", ()) if s["path"] not in context_paths]
-                if query["path"] in context_paths and not query["sites"]:
-                    query["refs"] = []  # nothing of it is reported here: the engine need not read it
+        # Queries of context files that report nothing in the given files: the engine gets a
+        # stub in their place (indices stay), so its time follows the given files.
+        engine_document = {**document, "queries": [
+            {"index": q["index"], "path": q["path"], "line": q["line"], "kind": q.get("kind"),
+             "lookup": q.get("lookup", False), "refs": [], "sites": []}
+            if q["path"] in context_paths and not q["sites"] else q for q in document["queries"]]}
     from tenantlint.engine import load_policy_dirs
 
     policy_folders = load_policy_dirs(config, policy_dirs)
-    violations = _evaluate(document, config, policy_folders, opa_url or config.opa_url, cache_dir)
+    violations = _evaluate(engine_document, config, policy_folders, opa_url or config.opa_url, cache_dir)
     to_root = anchor(root, cwd)
     errors = filters.drop_paths(errors, context_paths)
     found = filters.drop_paths(build_findings(violations, document, anchor=to_root), context_paths)
