@@ -32,10 +32,16 @@ Layout::
         v1-<namespace>/last-used
         v1-<namespace>/<2 hex>/<30 hex>.json
         results/<64 hex>.json
+        documents/<64 hex>.json
+
+The policy input document of an unchanged tree is kept too (:func:`cached_document`, the
+newest :data:`KEEP_DOCUMENTS`): its key is every file's content hash, the settings and the
+tool code, so a warm scan skips the whole-program stage as well as the engine.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -54,6 +60,7 @@ DEFAULT_DIR_NAME = ".tenantlint_cache"
 STALE_AFTER = 14 * 24 * 3600
 KEEP_NAMESPACES = 8
 KEEP_RESULTS = 16
+KEEP_DOCUMENTS = 4  # a document holds the whole project's queries: keep few
 CACHEDIR_TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This file is a cache directory tag created by tenantlint.\n"
@@ -164,6 +171,39 @@ def cached_violations(root: Path, document: dict, config: Config, policy_dirs: S
     _write_atomic(entry, {"format": FORMAT, "key": key, "violations": violations})
     _keep_newest(folder, KEEP_RESULTS)
     return violations
+
+
+def cached_document(root: Path, files: Sequence[Path], config: Config, extra: object,
+                    build: Callable[[], dict]) -> dict:
+    """``build()``, or the policy input document an earlier scan built from the same file
+    contents, settings and tool code: on an unchanged tree the whole-program stage (call
+    graph, contexts, paths) is not redone. ``extra``: anything else the document depends on."""
+    try:
+        contents = sorted((str(f), digest(f.read_bytes())) for f in files)
+        settings = json.dumps(dataclasses.asdict(config), sort_keys=True, default=str)
+        material = [FORMAT, __version__, _source_hash(), settings, contents, extra]
+        key = hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
+    except (OSError, TypeError, ValueError):
+        return build()
+    folder = root / "documents"
+    entry = folder / f"{key}.json"
+    try:
+        cached = json.loads(entry.read_bytes())
+        if isinstance(cached, dict) and cached.get("format") == FORMAT and cached.get("key") == key \
+                and isinstance(cached.get("document"), dict):
+            os.utime(entry)
+            return cached["document"]
+    except (OSError, ValueError, RecursionError):
+        pass
+    document = build()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _mark(root)
+    except OSError:
+        return document
+    _write_atomic(entry, {"format": FORMAT, "key": key, "document": document})
+    _keep_newest(folder, KEEP_DOCUMENTS)
+    return document
 
 
 def _write_atomic(target: Path, value) -> None:

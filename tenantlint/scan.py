@@ -168,7 +168,14 @@ def _scan(*, paths, config_path, config, fail_on, cwd, baseline, write_baseline,
     # and their fields would be evaluated only to be dropped.
     all_facts = [{**f, "fields": [], "queries": [q for q in f["queries"] if q.get("function")]}
                  if f["path"] in context_paths else f for f in all_facts]
-    document = link(all_facts, config, scripts=console_scripts(root, cwd))
+    scripts = console_scripts(root, cwd)
+    if cache_dir is not None:  # an unchanged tree: the same document, no whole-program stage
+        from tenantlint.cache import cached_document
+
+        document = cached_document(cache_dir, files.files + context, config, [sorted(context_paths), scripts],
+                                   lambda: link(all_facts, config, scripts=scripts))
+    else:
+        document = link(all_facts, config, scripts=scripts)
     engine_document = document
     if context_paths:
         for query in document["queries"]:

@@ -298,6 +298,8 @@ class Predicates:
             for a in args:
                 self.w.visit(a, self.frame)
             return Pred()
+        if name in ("false", "false_") and not args:  # where(false()): matches no row (a lock, a no-op)
+            return Pred(scoped={("*", None): ("direct", "where(false()) matches no row")})
         if isinstance(expr.func, cst.Attribute):
             col = column_ref(self.w, expr.func.value, self.frame)
             if col is not None:

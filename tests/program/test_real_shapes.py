@@ -101,3 +101,38 @@ def test_a_sqlmodel_table_inherits_the_tenant_column_of_its_base(tmp_path):
         """,
     })
     assert found == [("unscoped-lookup", "app/api.py", 10, "error")]
+
+
+def test_a_write_that_matches_no_row_is_no_unscoped_write(tmp_path):
+    """``update(Job).where(false())`` only takes a lock (langflow's job dedupe)."""
+    found = _project(tmp_path, {
+        "tenantlint.yaml": "tenant_columns: [user_id]\n",
+        "app/__init__.py": "",
+        "app/models.py": """
+            from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+            class Base(DeclarativeBase):
+                pass
+
+
+            class Job(Base):
+                __tablename__ = "job"
+                id: Mapped[int] = mapped_column(primary_key=True)
+                user_id: Mapped[int]
+        """,
+        "app/jobs.py": """
+            from sqlalchemy import false, update
+
+            from .models import Job
+
+
+            def lock(session):
+                session.execute(update(Job).where(false()).values(id=Job.id))
+
+
+            def reset_all(session):
+                session.execute(update(Job).values(id=Job.id))
+        """,
+    })
+    assert found == [("unscoped-write", "app/jobs.py", 11, "error")]

@@ -207,3 +207,16 @@ def test_a_scan_of_given_files_evaluates_only_their_queries(tree):
     assert {q["path"] for q in result.document["queries"]} == {"queries.sql"}
     assert result.document["tables"]["notes"]["tenant_owned"]  # the schema still lends its tables
     assert [(f["path"], f["line"]) for f in result.findings] == [("queries.sql", 1)]
+
+
+def test_an_unchanged_tree_reuses_its_document_and_a_change_builds_a_new_one(tree):
+    cache = tree / ".cache"
+    first = scan(["."], cwd=tree, cache_dir=cache)
+    documents = sorted((cache / "documents").glob("*.json"))
+    again = scan(["."], cwd=tree, cache_dir=cache)
+    assert sorted((cache / "documents").glob("*.json")) == documents and len(documents) == 1
+    assert again.document == first.document and again.to_json() == first.to_json()
+    (tree / "queries.sql").write_text(QUERIES + "\nSELECT body FROM notes;\n")
+    changed = scan(["."], cwd=tree, cache_dir=cache)
+    assert len(list((cache / "documents").glob("*.json"))) == 2
+    assert len(changed.findings) == len(first.findings) + 1
