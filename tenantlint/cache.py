@@ -151,59 +151,46 @@ def cached_violations(root: Path, document: dict, config: Config, policy_dirs: S
         key = hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
     except (TypeError, ValueError):
         return evaluate()
-    folder = root / "results"
+    return _remembered(root / "results", key, "violations", KEEP_RESULTS, evaluate,
+                       lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v))
+
+
+def cached_document(root: Path, contents: dict[str, str], config: Config, extra: object,
+                    build: Callable[[], dict]) -> dict:
+    """``build()``, or the policy input document an earlier scan built from the same file
+    contents (``contents``: display path -> content hash), settings and tool code: on an
+    unchanged tree the whole-program stage (call graph, contexts, paths) is not redone.
+    ``extra``: anything else the document depends on."""
+    try:
+        settings = json.dumps(dataclasses.asdict(config), sort_keys=True, default=str)
+        material = [FORMAT, __version__, _source_hash(), settings, sorted(contents.items()), extra]
+        key = hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
+    except (TypeError, ValueError):
+        return build()
+    return _remembered(root / "documents", key, "document", KEEP_DOCUMENTS, build, lambda v: isinstance(v, dict))
+
+
+def _remembered(folder: Path, key: str, field: str, keep: int, compute: Callable, valid: Callable):
+    """The value stored under ``key`` in ``folder`` when it is sound, else ``compute()``,
+    stored there (the newest ``keep`` entries are kept)."""
     entry = folder / f"{key}.json"
     try:
         cached = json.loads(entry.read_bytes())
         if (isinstance(cached, dict) and cached.get("format") == FORMAT and cached.get("key") == key
-                and isinstance(cached.get("violations"), list)
-                and all(isinstance(v, dict) for v in cached["violations"])):
+                and valid(cached.get(field))):
             os.utime(entry)
-            return cached["violations"]
+            return cached[field]
     except (OSError, ValueError, RecursionError):
         pass
-    violations = evaluate()
+    value = compute()
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        _mark(root)
+        _mark(folder.parent)
     except OSError:
-        return violations
-    _write_atomic(entry, {"format": FORMAT, "key": key, "violations": violations})
-    _keep_newest(folder, KEEP_RESULTS)
-    return violations
-
-
-def cached_document(root: Path, files: Sequence[Path], config: Config, extra: object,
-                    build: Callable[[], dict]) -> dict:
-    """``build()``, or the policy input document an earlier scan built from the same file
-    contents, settings and tool code: on an unchanged tree the whole-program stage (call
-    graph, contexts, paths) is not redone. ``extra``: anything else the document depends on."""
-    try:
-        contents = sorted((str(f), digest(f.read_bytes())) for f in files)
-        settings = json.dumps(dataclasses.asdict(config), sort_keys=True, default=str)
-        material = [FORMAT, __version__, _source_hash(), settings, contents, extra]
-        key = hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
-    except (OSError, TypeError, ValueError):
-        return build()
-    folder = root / "documents"
-    entry = folder / f"{key}.json"
-    try:
-        cached = json.loads(entry.read_bytes())
-        if isinstance(cached, dict) and cached.get("format") == FORMAT and cached.get("key") == key \
-                and isinstance(cached.get("document"), dict):
-            os.utime(entry)
-            return cached["document"]
-    except (OSError, ValueError, RecursionError):
-        pass
-    document = build()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        _mark(root)
-    except OSError:
-        return document
-    _write_atomic(entry, {"format": FORMAT, "key": key, "document": document})
-    _keep_newest(folder, KEEP_DOCUMENTS)
-    return document
+        return value
+    _write_atomic(entry, {"format": FORMAT, "key": key, field: value})
+    _keep_newest(folder, keep)
+    return value
 
 
 def _write_atomic(target: Path, value) -> None:

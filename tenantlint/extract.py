@@ -39,7 +39,7 @@ def extract(path: str, data: bytes, config: Config) -> dict:
                 from tenantlint.python import extract_python
 
                 facts = extract_python(path, data, config)
-                _add_web_facts(path, data, config, facts)
+                _add_ast_facts(path, data, config, facts)
             if MARKER in data:  # the filter stage needs them; other files pay nothing
                 facts["suppressions"] = collect_suppressions(path, data, language)
             return facts
@@ -54,7 +54,7 @@ def extract(path: str, data: bytes, config: Config) -> dict:
         return _failed(path, language, "out of memory while analysing", "limit")
 
 
-def _add_web_facts(path: str, data: bytes, config: Config, facts: dict) -> None:
+def _add_ast_facts(path: str, data: bytes, config: Config, facts: dict) -> None:
     """Routes, handlers and export code (:mod:`tenantlint.web`) and the function facts of the
     whole-program stage (:mod:`tenantlint.python.calls`): one cheap ``ast`` parse for both."""
     if any(e.get("kind") in ("limit", "read") for e in facts["errors"]):

@@ -10,7 +10,6 @@ order of ``files`` whatever the number of jobs: the output does not depend on it
 from __future__ import annotations
 
 import gc
-
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,10 +52,13 @@ def extract_files(
     *,
     prefilter: bool = True,
     stats: RunStats | None = None,
+    digests: dict[str, str] | None = None,
 ) -> tuple[list[dict], list[dict]]:
     """Facts of ``files`` (in their order) and the errors of reading or extracting them.
 
     ``cache_dir`` None means no cache. A file that cannot be read has an error and no facts.
+    With a cache, ``digests`` (if given) receives each read file's content hash by display
+    path, so that whole-project caches need not read the files again.
     """
     from tenantlint.extract import program_facts
     from tenantlint.prefilter import skipped_tree
@@ -83,6 +85,8 @@ def extract_files(
             from tenantlint.cache import digest
 
             sha = digest(data)
+            if digests is not None:
+                digests[rel] = sha
             facts = cache.get(rel, sha)
             if facts is not None:
                 stats.cached += 1

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import gc
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +81,25 @@ class ScanResult:
         }
 
 
+def _pausing_cyclic_gc(function):
+    """Facts are millions of small acyclic lists and dicts: the cyclic collector would walk
+    them again and again (a fifth of a large scan) and find nothing to free. Reference
+    counting still frees everything a scan drops."""
+
+    @functools.wraps(function)
+    def paused(*args, **kwargs):
+        was = gc.isenabled()
+        gc.disable()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            if was:
+                gc.enable()
+
+    return paused
+
+
+@_pausing_cyclic_gc
 def scan(
     paths: list[str] | None = None,
     *,
@@ -119,29 +138,6 @@ def scan(
     Raises :class:`tenantlint.errors.TenantlintError` subclasses for config, policy or
     usage errors; a file that cannot be read or parsed is an ``errors`` entry instead.
     """
-    with _no_cyclic_gc():
-        return _scan(paths=paths, config_path=config_path, config=config, fail_on=fail_on, cwd=cwd,
-                     baseline=baseline, write_baseline=write_baseline, diff=diff, show_suppressed=show_suppressed,
-                     ignore_suppressions=ignore_suppressions, jobs=jobs, cache_dir=cache_dir, use_cache=use_cache,
-                     policy_dirs=policy_dirs, opa_url=opa_url)
-
-
-@contextlib.contextmanager
-def _no_cyclic_gc():
-    """Facts are millions of small acyclic lists and dicts: the cyclic collector would walk
-    them again and again (a fifth of a large scan) and find nothing to free. Reference
-    counting still frees everything a scan drops."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
-def _scan(*, paths, config_path, config, fail_on, cwd, baseline, write_baseline, diff, show_suppressed,
-          ignore_suppressions, jobs, cache_dir, use_cache, policy_dirs, opa_url) -> ScanResult:
     cwd = (cwd or Path.cwd()).resolve()
     paths = paths or ["."]
     if config is None:
@@ -159,8 +155,9 @@ def _scan(*, paths, config_path, config, fail_on, cwd, baseline, write_baseline,
         cache_dir = cwd / cache_dir if cache_dir is not None else default_cache_dir(config, cwd)
     else:
         cache_dir = None
+    digests: dict[str, str] = {}
     all_facts, extract_errors = extract_files(files.files + context, cwd, config, jobs=jobs or default_jobs(),
-                                              cache_dir=cache_dir)
+                                              cache_dir=cache_dir, digests=digests)
     errors = [*files.errors, *extract_errors]
     # Context files lend their tables, models, constants, routes and functions. Their
     # queries inside functions stay (a data-layer query is reported at a given file's call
@@ -172,21 +169,11 @@ def _scan(*, paths, config_path, config, fail_on, cwd, baseline, write_baseline,
     if cache_dir is not None:  # an unchanged tree: the same document, no whole-program stage
         from tenantlint.cache import cached_document
 
-        document = cached_document(cache_dir, files.files + context, config, [sorted(context_paths), scripts],
+        document = cached_document(cache_dir, digests, config, [sorted(context_paths), scripts],
                                    lambda: link(all_facts, config, scripts=scripts))
     else:
         document = link(all_facts, config, scripts=scripts)
-    engine_document = document
-    if context_paths:
-        for query in document["queries"]:
-            if query["path"] in context_paths or "sites" in query:
-                query["sites"] = [s for s in query.get("sites", ()) if s["path"] not in context_paths]
-        # Queries of context files that report nothing in the given files: the engine gets a
-        # stub in their place (indices stay), so its time follows the given files.
-        engine_document = {**document, "queries": [
-            {"index": q["index"], "path": q["path"], "line": q["line"], "kind": q.get("kind"),
-             "lookup": q.get("lookup", False), "refs": [], "sites": []}
-            if q["path"] in context_paths and not q["sites"] else q for q in document["queries"]]}
+    engine_document = _given_files_only(document, context_paths) if context_paths else document
     from tenantlint.engine import load_policy_dirs
 
     policy_folders = load_policy_dirs(config, policy_dirs)
@@ -223,6 +210,19 @@ def _scan(*, paths, config_path, config, fail_on, cwd, baseline, write_baseline,
         policy_dirs=tuple(policy_dirs),
         cwd=cwd,
     )
+
+
+def _given_files_only(document: dict, context_paths: set[str]) -> dict:
+    """The document the engine reads on a scan of given files: every query keeps only its
+    sites in those files, and a context file's query left with none becomes a stub (its
+    index stays), so the engine's time follows the given files. ``document`` keeps the
+    pruned sites; its queries are not replaced."""
+    for query in document["queries"]:
+        query["sites"] = [s for s in query.get("sites", ()) if s["path"] not in context_paths]
+    return {**document, "queries": [
+        {"index": q["index"], "path": q["path"], "line": q["line"], "kind": q.get("kind"),
+         "lookup": q.get("lookup", False), "refs": [], "sites": []}
+        if q["path"] in context_paths and not q["sites"] else q for q in document["queries"]]}
 
 
 def _evaluate(document: dict, config: Config, policy_folders: list[str], opa_url: str | None,

@@ -189,7 +189,7 @@ class Contexts:
                     self._mark(name, "background", "celery Task")
                 elif short == "ready" and "AppConfig" in bases:
                     self._mark(name, "startup", "AppConfig.ready")
-            for i, call in enumerate(fn.get("calls", [])):
+            for call in fn.get("calls", []):
                 callee_short = call["callee"].rsplit(".", 1)[-1]
                 if callee_short == "RunPython":
                     for value in call.get("values", []):

@@ -251,19 +251,23 @@ class _Judge:
             for p in params:
                 for leaf in _argument(call, callee, p) or ():
                     _verify(out, leaf, ("guard", f"{e.callee.rsplit('.', 1)[-1]}() at line {call['line']}"))
-        for i, call in enumerate(fn.get("calls", [])):
-            for g in self.config_guards:
-                if fnmatch.fnmatchcase(call["callee"], g["function"]) or call["callee"].endswith(
-                        "." + g["function"]):
-                    for pos in g.get("checks", []):
-                        for leaf in (call["args"][pos] if pos < len(call["args"]) else []):
-                            _verify(out, leaf, ("guard", f"{g['function']}() (config) at line {call['line']}"))
+        for call in fn.get("calls", []):
+            for guard in self._config_guards_of(call["callee"]):
+                reason = ("guard", f"{guard['function']}() (config) at line {call['line']}")
+                for pos in guard["checks"]:
+                    for leaf in call["args"][pos] if pos < len(call["args"]) else ():
+                        _verify(out, leaf, reason)
         if self.ctx.entries.get(name) in ("request", "admin"):
             for kwarg, reason in self._framework_verified(name).items():
                 out.setdefault(("p", kwarg), ("permission", reason))
                 out.setdefault(("r", f"kwargs:{kwarg}"), ("permission", reason))
         self._verified[name] = out
         return out
+
+    def _config_guards_of(self, callee: str) -> list[dict]:
+        """Config ``guards`` naming this callee (a glob, or the tail of its dotted name)."""
+        return [g for g in self.config_guards
+                if fnmatch.fnmatchcase(callee, g["function"]) or callee.endswith("." + g["function"])]
 
     def guard_params(self, name: str, depth: int = 0) -> set:
         """Parameters a function verifies (its checks, or guards it hands them to)."""

@@ -76,8 +76,9 @@ VALUE_METHODS = {"get", "getlist", "split", "strip", "lower", "upper", "format",
                  "keys"}
 OWNER_ATTRS = {"owner", "owner_id", "user", "user_id", "created_by", "created_by_id", "author", "author_id",
                "creator", "creator_id", "members", "member", "users"}
-ADMIN_WORDS = ("is_superuser", "is_staff", "is_admin", "superuser", "staff_member", "is_platform_admin",
-               "is_site_admin")
+# Words of a check that only staff pass (also the query walk's staff-only branches).
+ADMIN_WORDS = ("is_superuser", "is_staff", "is_admin", "superuser", "staff_member", "staff_session",
+               "is_platform_admin", "is_site_admin")
 DENY_CALLS = {"abort", "PermissionDenied", "Http404", "HTTPException", "Forbidden", "NotFound", "deny",
               "raise_404", "raise_403", "HttpResponseForbidden", "HttpResponseNotFound"}
 

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import libcst as cst
 
+from tenantlint.python.calls import OWNER_ATTRS
 from tenantlint.python.records import QS
 from tenantlint.python.tree import is_literal
 
-OWNER_ATTRS = {"owner", "owner_id", "user", "user_id", "created_by", "created_by_id", "author", "author_id",
-               "creator", "creator_id", "members", "member", "users"}
 PERMISSION_WORDS = ("permission", "perm", "authoriz", "authoris", "access", "owner", "can_", "allowed",
                     "ensure_", "check_", "assert_", "verify_", "require_", "belongs")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import libcst as cst
 
 from tenantlint.python import checks, django_views, orm_django, orm_sqlalchemy, raw_sql
+from tenantlint.python.calls import ADMIN_WORDS
 from tenantlint.python.chains import NOT_MINE, decompose
 from tenantlint.python.context import FileContext, class_info, reassigns_queryset
 from tenantlint.python.frames import Frame
@@ -314,7 +315,7 @@ class Walker(Resolver):
             while isinstance(part, cst.Call):
                 part = part.func
             text = (dotted(part) or "").lower()
-            if any(w in text for w in ("is_superuser", "is_staff", "staff_session", "is_admin", "superuser")):
+            if any(w in text for w in ADMIN_WORDS):
                 return True
         return False
 
