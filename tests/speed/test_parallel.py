@@ -92,3 +92,22 @@ def test_cli_jobs_output_is_identical(tmp_path):
         outputs.append(proc.stdout)
     assert outputs[0] == outputs[1]
     assert not (tree / ".tenantlint_cache").exists()
+
+
+def test_few_changed_files_of_a_cached_tree_parse_in_process(tmp_path):
+    """A pre-commit run: the cache holds the tree, two files changed. Forking a process
+    that holds the cached facts costs more than parsing two files, so no worker starts;
+    a cold scan of the same bytes does use workers."""
+    body = "from app.models import Deal\n\ndef get(i):\n    return Deal.objects.get(pk=i)\n" * 1200
+    for i in range(12):
+        (tmp_path / f"m{i}.py").write_text(body + f"# {i}\n")
+    config = load_config(start=tmp_path)
+    files = sorted(tmp_path.glob("m*.py"))
+    cold = RunStats()
+    extract_files(files, tmp_path, config, jobs=2, cache_dir=tmp_path / ".c", stats=cold)
+    assert cold.workers == 2
+    for f in files[:2]:
+        f.write_text(f.read_text() + "# changed\n")
+    warm = RunStats()
+    extract_files(files, tmp_path, config, jobs=2, cache_dir=tmp_path / ".c", stats=warm)
+    assert (warm.cached, warm.extracted, warm.workers) == (10, 2, 0)
