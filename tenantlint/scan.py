@@ -214,15 +214,16 @@ def scan(
 
 def _given_files_only(document: dict, context_paths: set[str]) -> dict:
     """The document the engine reads on a scan of given files: every query keeps only its
-    sites in those files, and a context file's query left with none becomes a stub (its
-    index stays), so the engine's time follows the given files. ``document`` keeps the
-    pruned sites; its queries are not replaced."""
+    sites in those files; a context file's query left with none, and a context file's
+    route, are left out (what they could yield lies in context files, whose findings the
+    scan drops), so the engine's time follows the given files. Violations name queries by
+    their ``index`` field, not by position. ``document`` keeps the pruned sites; its
+    queries are not replaced."""
     for query in document["queries"]:
         query["sites"] = [s for s in query.get("sites", ()) if s["path"] not in context_paths]
-    return {**document, "queries": [
-        {"index": q["index"], "path": q["path"], "line": q["line"], "kind": q.get("kind"),
-         "lookup": q.get("lookup", False), "refs": [], "sites": []}
-        if q["path"] in context_paths and not q["sites"] else q for q in document["queries"]]}
+    return {**document,
+            "queries": [q for q in document["queries"] if q["path"] not in context_paths or q["sites"]],
+            "routes": [r for r in document["routes"] if r.get("file") not in context_paths]}
 
 
 def _evaluate(document: dict, config: Config, policy_folders: list[str], opa_url: str | None,

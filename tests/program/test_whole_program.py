@@ -187,3 +187,17 @@ def test_the_message_says_what_was_checked_instead():
     finding = next(f for f in result.findings if f["path"] == "deals/api.py" and f["line"] == 45)
     assert ("(deal_id from the request; checked: deal is not None and deal.title.startswith('secret') "
             "(line 46), Depends(current_user), none of it about the tenant; reached from") in finding["message"]
+
+
+@pytest.mark.parametrize("fixture", ["deals", "boards"])
+def test_given_files_report_what_the_whole_scan_reports_in_them(fixture, tmp_path):
+    """A pre-commit run (files by name, the rest of the project as context) yields exactly
+    the whole scan's findings in those files, although the engine sees neither the context
+    files' queries nor their routes."""
+    root = tmp_path / fixture
+    shutil.copytree(FIXTURES / fixture, root)
+    whole = scan(["."], cwd=root).findings
+    for path in sorted({f["path"] for f in whole}):
+        given = scan([path], cwd=root).findings
+        assert [(f["rule"], f["line"], f.get("context")) for f in given] == \
+            [(f["rule"], f["line"], f.get("context")) for f in whole if f["path"] == path], path
