@@ -161,7 +161,7 @@ def pick_changed(files: list[Path], tree: Path) -> list[Path]:
     """Ten files spread evenly over those the prefilter lets through (a commit touches code
     that tenantlint parses; skipped files would cost nothing)."""
     from tenantlint.config import load_config
-    from tenantlint.prefilter import skippable
+    from tenantlint.extract.prefilter import skippable
 
     config = load_config(start=tree)
     parsed = [f for f in files if not skippable(f.relative_to(tree).as_posix(), f.read_bytes(), config)]
@@ -349,7 +349,7 @@ def memory_gib() -> float:
 
 def prefilter_report(tree: Path, files: list[Path]) -> None:
     from tenantlint.config import load_config
-    from tenantlint.prefilter import skippable
+    from tenantlint.extract.prefilter import skippable
 
     config = load_config(start=tree)
     kept = [f for f in files if not skippable(f.relative_to(tree).as_posix(), f.read_bytes(), config)]
@@ -361,7 +361,7 @@ def check_prefilter(tree: Path, files: list[Path]) -> None:
     """Every file the prefilter skips, through the full extractor: it must have no facts."""
     from tenantlint.config import load_config
     from tenantlint.extract import extract
-    from tenantlint.prefilter import skippable
+    from tenantlint.extract.prefilter import skippable
 
     config = load_config(start=tree)
     keys = ("tables", "queries", "routes", "fields", "constants", "suppressions", "errors")
@@ -381,7 +381,7 @@ def profile(tree: Path, files: list[Path]) -> None:
     import pstats
 
     from tenantlint.config import load_config
-    from tenantlint.runner import extract_files
+    from tenantlint.extract.runner import extract_files
 
     config = load_config(start=tree)
     profiler = cProfile.Profile()

@@ -64,7 +64,7 @@ def rules_from_modules(modules: Sequence[PolicyModule], config: Config | None = 
 
 def _host_rules() -> list[RuleInfo]:
     """Rules the host itself reports (about suppression comments), documented like the others."""
-    from tenantlint.suppressions import HOST_RULES
+    from tenantlint.gate.suppressions import HOST_RULES
 
     return [RuleInfo(r["id"], r["title"], r["description"], r["severity"], True, "built-in", "host")
             for r in HOST_RULES]

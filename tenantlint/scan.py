@@ -11,17 +11,18 @@ import gc
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tenantlint import __version__, filters
-from tenantlint.baseline import load as load_baseline, write as write_baseline_file
+from tenantlint import __version__
+from tenantlint.gate import filters
+from tenantlint.gate.baseline import load as load_baseline, write as write_baseline_file
 from tenantlint.cache import default_cache_dir
 from tenantlint.config import Config, load_config
 from tenantlint.discover import discover, display_path
 from tenantlint.errors import UsageError
 from tenantlint.findings import SEVERITY_ORDER, findings as build_findings
-from tenantlint.gitdiff import changes as changed_lines
+from tenantlint.gate.gitdiff import changes as changed_lines
 from tenantlint.program.link import link
 from tenantlint.project import anchor, console_scripts, context_files, project_root
-from tenantlint.runner import default_jobs, extract_files
+from tenantlint.extract.runner import default_jobs, extract_files
 
 
 @dataclass
@@ -120,7 +121,7 @@ def scan(
 ) -> ScanResult:
     """Scan ``paths`` and return findings decided by the policies.
 
-    Gate options (the filter stage, :mod:`tenantlint.filters`): inline suppressions are
+    Gate options (the filter stage, :mod:`tenantlint.gate.filters`): inline suppressions are
     honoured unless ``ignore_suppressions``; ``baseline`` (a file) drops the findings it
     accepts, ``write_baseline`` (a file) records all current findings there first;
     ``diff`` (a git ref) keeps findings on lines changed since the merge base with it.

@@ -1,4 +1,4 @@
-"""The project's call graph, built from per-file function facts (:mod:`tenantlint.python.calls`).
+"""The project's call graph, built from per-file function facts (:mod:`tenantlint.extract.python.calls`).
 
 Calls are resolved through the names each file wrote them with: imports (absolute and
 relative, already qualified by the extractor), ``self.``/``cls.`` methods along project
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tenantlint.web.names import module_name
+from tenantlint.extract.web.names import module_name
 
 # Calls that hand a function to background work: the callee runs as a job, with these args.
 HANDOFF_METHODS = {"delay", "apply_async", "s", "si", "send", "send_with_options", "kiq", "schedule", "spool"}

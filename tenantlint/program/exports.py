@@ -5,7 +5,7 @@
 when it is ``COPY ... TO`` or ``SELECT ... INTO OUTFILE``, or when it can return many rows and
 
 - its rows reach a file sink (a CSV writer, ``to_csv``, a streaming or file response:
-  :mod:`tenantlint.web.flows`) in any function: "rows reach csv.writer at line 12"; or
+  :mod:`tenantlint.extract.web.flows`) in any function: "rows reach csv.writer at line 12"; or
 - an export-shaped route's handler returns them (``JsonResponse({"rows": list(qs)})``, a
   list view's class-level ``queryset``): "returned by crm.views.dump; route path contains
   dump".

@@ -250,7 +250,7 @@ def _resolve_constant(query: dict, constants: dict, config: Config) -> dict | No
     constant = _lookup_constant(ref_name, constants)
     if constant is None:
         return None
-    from tenantlint.sql import analyze_sql
+    from tenantlint.extract.sql import analyze_sql
 
     queries, _, _ = analyze_sql(
         constant["sql"], config, path=query["path"], line=query["line"], column=query["column"],

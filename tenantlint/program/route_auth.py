@@ -10,7 +10,7 @@ cannot see (a base class outside the scan, a permission list built by a function
 
 from __future__ import annotations
 
-from tenantlint.web.handlers import HTTP_METHODS, VIEWSET_ACTIONS
+from tenantlint.extract.web.handlers import HTTP_METHODS, VIEWSET_ACTIONS
 
 VERBS = {*HTTP_METHODS, *VIEWSET_ACTIONS}
 

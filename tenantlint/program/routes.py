@@ -2,7 +2,7 @@
 
 A Django route is written in ``urls.py`` and its view in ``views.py``; a Flask blueprint gets
 its prefix and a FastAPI router its dependencies where they are mounted; DRF's default
-permissions live in settings. Per-file facts (:mod:`tenantlint.web`) name handlers,
+permissions live in settings. Per-file facts (:mod:`tenantlint.extract.web`) name handlers,
 groups and mounts by qualified name; this module joins them into the policy input's
 ``routes`` (shape: ``input_schema.json``), one route per URL and handler, and attaches the
 queries each handler runs, by function name.
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from tenantlint.config import Config
 from tenantlint.program.route_auth import class_auth, function_auth
-from tenantlint.web.handlers import HTTP_METHODS, VIEWSET_ACTIONS
-from tenantlint.web.words import export_word
+from tenantlint.extract.web.handlers import HTTP_METHODS, VIEWSET_ACTIONS
+from tenantlint.extract.web.words import export_word
 from tenantlint.program.webproject import Project, by_suffix, display, join
 
 
@@ -184,7 +184,7 @@ def _mapped_method(project: Project, cls: dict, mapping: dict | None) -> dict | 
 def _unrouted(project: Project, routed: set[str], config: Config) -> list[dict]:
     """Module-level views (``def view(request)`` that returns a response, class-based views)
     in modules none of whose handlers any route reaches: the url configuration is not part
-    of the scan. A function that only takes ``request`` is no view (:mod:`tenantlint.web.handlers`)."""
+    of the scan. A function that only takes ``request`` is no view (:mod:`tenantlint.extract.web.handlers`)."""
     routed_modules = {project.handlers[n]["module"] for n in routed if n in project.handlers}
     bases = {found["name"] for h in project.handlers.values() for b in h.get("bases", [])
              if (found := project.handler(b)) is not None}

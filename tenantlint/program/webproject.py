@@ -1,6 +1,6 @@
 """The web facts of every file, indexed: handlers, aliases, groups, mounts, settings.
 
-Per-file facts (:mod:`tenantlint.web`) name handlers, url lists, blueprints and routers by
+Per-file facts (:mod:`tenantlint.extract.web`) name handlers, url lists, blueprints and routers by
 qualified name as the importing file wrote it; files are named from the scanned folder.
 Lookups therefore match on dotted suffixes (``crm.views.export`` finds
 ``src.crm.views.export``), and prefixes compose along mounts (``include()``,
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 
-from tenantlint.web.auth import mixin_markers
-from tenantlint.web.handlers import INHERITED_ACTIONS
-from tenantlint.web.names import module_name
+from tenantlint.extract.web.auth import mixin_markers
+from tenantlint.extract.web.handlers import INHERITED_ACTIONS
+from tenantlint.extract.web.names import module_name
 
 # Framework base classes: known, and setting no authentication of their own.
 FRAMEWORK_BASES = {

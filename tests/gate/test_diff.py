@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tenantlint.errors import UsageError
-from tenantlint.gitdiff import Changes, _parse
+from tenantlint.gate.gitdiff import Changes, _parse
 from tenantlint.scan import scan
 from tests.conftest import run_cli
 from tests.gate.conftest import cli_json, commit_all, git, places, write

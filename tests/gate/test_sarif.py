@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tenantlint.github import command
+from tenantlint.report.github import command
 from tenantlint.rules import load_rules
 from tenantlint.scan import scan
 from tests.conftest import run_cli
@@ -88,7 +88,7 @@ def test_sarif_results_locations_fingerprints_and_suppressions(sarif_log, projec
 def test_sarif_uris_are_percent_encoded(project):
     write(project, {"my app/q 1.sql": "DELETE FROM notes;\n"})
     result = scan(["."], cwd=project)
-    from tenantlint.sarif import sarif
+    from tenantlint.report.sarif import sarif
 
     log = sarif(result)
     uri = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]

@@ -7,7 +7,7 @@ import pytest
 
 from tenantlint.scan import scan
 from tenantlint.report import render
-from tenantlint.suppressions import collect
+from tenantlint.gate.suppressions import collect
 from tests.conftest import run_cli
 from tests.gate.conftest import cli_json, places, write
 
@@ -142,8 +142,8 @@ def test_ignore_suppressions_reports_no_unused(project):
 def test_config_can_relevel_the_suppression_rules(project):
     write(project, {"q.sql": "SELECT 1; -- tenantlint: ignore[missing-tenant-filter] nothing here\n",
                     "tenantlint.yaml": "tenant_columns: [practice_id]\n"})
-    from tenantlint.filters import apply_suppressions
-    from tenantlint.suppressions import collect as sup
+    from tenantlint.gate.filters import apply_suppressions
+    from tenantlint.gate.suppressions import collect as sup
 
     items = {"q.sql": sup("q.sql", (project / "q.sql").read_bytes(), "sql")}
     assert apply_suppressions([], items, rule_settings={"unused-suppression": {"enabled": False}}) == []

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from tenantlint.config import Config, load_config, table_matches
-from tenantlint.python import extract_python
+from tenantlint.extract.python import extract_python
 from tests.conftest import FIXTURES
 
 PYTHON_CASES = FIXTURES / "python"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tenantlint.scan import scan
-from tenantlint.sql import analyze_sql
+from tenantlint.extract.sql import analyze_sql
 from tests.conftest import SHARED
 from tests.markers import blocks, compare
 from tests.python.helpers import PYTHON_CASES, all_facts, config_of, rule_of, tenant_owned

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from tenantlint.python.positions import positions
+from tenantlint.extract.python.positions import positions
 
 SOURCE = '''\
 """doc"""

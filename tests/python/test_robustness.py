@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tenantlint.config import Config
-from tenantlint.python import extract_python
+from tenantlint.extract.python import extract_python
 
 CONFIG = Config(tenant_columns=("org_id",))
 

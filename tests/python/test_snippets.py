@@ -7,8 +7,8 @@ import textwrap
 import pytest
 
 from tenantlint.config import Config
-from tenantlint.python import extract_python
-from tenantlint.python.context import module_name
+from tenantlint.extract.python import extract_python
+from tenantlint.extract.python.context import module_name
 
 CONFIG = Config(tenant_columns=("org_id",), scoping_functions=("only_mine",))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 import pytest
 
-from tenantlint.python.strings import Hole, Ref, Resolver, build, looks_like_sql, render
+from tenantlint.extract.python.strings import Hole, Ref, Resolver, build, looks_like_sql, render
 
 
 class _Names(Resolver):

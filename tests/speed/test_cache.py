@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from tenantlint import cache, runner
+from tenantlint import cache
+from tenantlint.extract import runner
 from tenantlint.cache import FactsCache
 from tenantlint.config import load_config
-from tenantlint.runner import RunStats, extract_files
+from tenantlint.extract.runner import RunStats, extract_files
 from tenantlint.scan import scan
 from tests.conftest import run_cli
 

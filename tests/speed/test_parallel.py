@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tenantlint import runner
+from tenantlint.extract import runner
 from tenantlint.config import load_config
 from tenantlint.discover import discover
-from tenantlint.runner import RunStats, extract_files
+from tenantlint.extract.runner import RunStats, extract_files
 from tenantlint.scan import scan
 from tests.conftest import run_cli
 from tests.speed.cases import case_dirs, case_id

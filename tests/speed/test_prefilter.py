@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tenantlint import prefilter
+from tenantlint.extract import prefilter
 from tenantlint.config import Config, load_config
 from tenantlint.extract import extract
-from tenantlint.runner import RunStats, extract_files
+from tenantlint.extract.runner import RunStats, extract_files
 from tenantlint.scan import scan
 from tests.robustness.test_corpus import stdlib_paths
 from tests.speed.cases import case_dirs, case_id, source_files
@@ -57,7 +57,7 @@ def test_what_the_analysis_reads_is_kept(source):
 
 def _extractor_vocabulary() -> list[str]:
     """One line per name the Python extractor reacts to, as code would use it."""
-    from tenantlint.python import django_views, models, orm_django, orm_sqlalchemy, raw_sql
+    from tenantlint.extract.python import django_views, models, orm_django, orm_sqlalchemy, raw_sql
 
     lines = [f"rows = conn.{m}(QUERY)" for m in raw_sql.SINK_METHODS]
     lines += [f"rows = {f}(QUERY, conn)" for f in raw_sql.SINK_FUNCS]

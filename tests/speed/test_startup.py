@@ -8,7 +8,7 @@ import subprocess
 import sys
 import textwrap
 
-HEAVY = ("libcst", "sqlglot", "regopy", "tenantlint.engine", "tenantlint.python", "tenantlint.sql")
+HEAVY = ("libcst", "sqlglot", "regopy", "tenantlint.engine", "tenantlint.extract.python", "tenantlint.extract.sql")
 
 
 def _modules_after(code: str, cwd=None) -> set[str]:
@@ -42,7 +42,7 @@ def test_version_imports_no_parser_and_no_engine():
 
 
 def test_importing_the_library_imports_no_parser():
-    assert not _heavy(_modules_after("import tenantlint, tenantlint.scan, tenantlint.runner, tenantlint.cache"))
+    assert not _heavy(_modules_after("import tenantlint, tenantlint.scan, tenantlint.extract.runner, tenantlint.cache"))
 
 
 def test_a_scan_from_a_warm_cache_imports_no_parser(tmp_path):

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tenantlint.config import Config
-from tenantlint.sql import analyze_sql
+from tenantlint.extract.sql import analyze_sql
 
 CONFIG = Config(tenant_columns=("practice_id",))
 TABLES = ["patients", "notes", "visits"]

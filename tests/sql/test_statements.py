@@ -1,6 +1,6 @@
 """Statement splitting and placeholder normalisation keep every statement at its own line."""
 
-from tenantlint.sql.statements import normalize_placeholders, statements
+from tenantlint.extract.sql.statements import normalize_placeholders, statements
 
 
 def test_lines_survive_dollar_parameters_and_comments():

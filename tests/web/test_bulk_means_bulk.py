@@ -11,8 +11,8 @@ import pytest
 
 from tenantlint.config import Config
 from tenantlint.scan import scan
-from tenantlint.web import extract_web
-from tenantlint.web.words import export_word, says_export
+from tenantlint.extract.web import extract_web
+from tenantlint.extract.web.words import export_word, says_export
 from tests.conftest import FIXTURES
 from tests.markers import compare
 

@@ -1,4 +1,4 @@
-"""Facts of one file (tenantlint.web): routes, handlers, auth markers, export flows, settings."""
+"""Facts of one file (tenantlint.extract.web): routes, handlers, auth markers, export flows, settings."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import textwrap
 import pytest
 
 from tenantlint.config import Config
-from tenantlint.web import extract_web
-from tenantlint.web.words import says_export
+from tenantlint.extract.web import extract_web
+from tenantlint.extract.web.words import says_export
 
 
 def facts(source: str, path: str = "app/views.py", config: Config | None = None) -> dict:

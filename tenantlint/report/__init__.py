@@ -1,0 +1,119 @@
+"""Render a scan result: ``text`` for people, ``json`` for machines (DESIGN.md's output contract).
+
+Output is deterministic: the same tree gives byte-identical JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tenantlint.scan import ScanResult
+
+
+def render(result: ScanResult, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(result.to_json(), indent=2, sort_keys=True) + "\n"
+    if fmt == "text":
+        return _text(result)
+    if fmt == "sarif":
+        from tenantlint.report.sarif import sarif
+
+        return json.dumps(sarif(result), indent=2, sort_keys=True) + "\n"
+    if fmt == "github":
+        from tenantlint.report.github import workflow_commands
+
+        return workflow_commands(result) + summary_line(result) + "\n"
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def _text(result: ScanResult) -> str:
+    lines: list[str] = []
+    sources = _SourceLines()
+    for finding in result.findings:
+        suppression = finding.get("suppression") if finding.get("suppressed") else None
+        if suppression is not None and not result.show_suppressed:
+            continue
+        context = finding.get("context")
+        tag = f" [{context}]" if context and context not in ("request", "alone") else ""
+        lines.append(
+            f"{finding['path']}:{finding['line']}:{finding['column']}: "
+            f"{'suppressed ' if suppression is not None else ''}{finding['severity']} {finding['rule']}{tag} "
+            f"{finding['message']}"
+        )
+        if suppression is not None:
+            lines.append(f"    suppressed on line {suppression['line']}: {suppression['reason']}")
+        code = sources.line(finding["path"], finding["line"])
+        if code is not None:
+            lines.append(f"    {code.rstrip()}")
+            lines.append("    " + " " * _caret_offset(code, finding["column"]) + "^")
+        for steps in finding.get("paths") or ():
+            lines.append("    path: " + " → ".join(f"{s['function']} ({s['path']}:{s['line']})" for s in steps))
+        route = finding.get("route")
+        if route and not finding.get("paths"):
+            lines.append(f"    reached from {route_text(route)}")
+    for err in result.errors:
+        where = f"{err['path']}:{err['line']}" if err.get("line") else err["path"]
+        lines.append(f"{where}: not analysed: {err['message']}")
+    lines.append(summary_line(result))
+    return "\n".join(lines) + "\n"
+
+
+def route_text(route: dict) -> str:
+    """``route GET /export (crm.views.export)``; a view no URL route reaches is named alone."""
+    if not route.get("path"):
+        return f"view {route.get('handler')} (no URL route seen)"
+    methods = ",".join(route.get("methods") or []) or "ANY"
+    return f"route {methods} {route.get('path')} ({route.get('handler')})"
+
+
+def summary_line(result: ScanResult) -> str:
+    s = result.summary
+    sev = s["by_severity"]
+    parts = [
+        f"{s['findings']} finding{'s' if s['findings'] != 1 else ''}"
+        f" ({sev['error']} error, {sev['warning']} warning, {sev['info']} info)",
+        f"{s['files']} file{'s' if s['files'] != 1 else ''} scanned",
+    ]
+    if s["files_not_analysed"]:
+        parts.append(f"{s['files_not_analysed']} not analysed")
+    if s["errors"]:
+        parts.append(f"{s['errors']} error{'s' if s['errors'] != 1 else ''} reading input")
+    if s["suppressed"]:
+        hint = "" if result.show_suppressed else " (--show-suppressed lists them)"
+        parts.append(f"{s['suppressed']} suppressed{hint}")
+    text = "; ".join(parts)
+    if "baseline" in s:
+        b = s["baseline"]
+        text += f"\nbaseline: {b['matched']} matched, {b['new']} new, {b['fixed']} fixed"
+        if b["fixed"]:
+            text += " (rewrite it with --write-baseline to drop fixed entries)"
+    if "diff" in s:
+        d = s["diff"]
+        text += f"\ndiff: findings on lines changed since {d['merge_base'][:12]} (merge base with {d['ref']})"
+    if s["tenant_columns_defaulted"]:
+        text += f"\ntenant columns (default, set tenant_columns in tenantlint.yaml): {', '.join(s['tenant_columns'])}"
+    return text
+
+
+def _caret_offset(code: str, column: int) -> int:
+    prefix = code[: max(column - 1, 0)]
+    return len(prefix.expandtabs(4)) if "\t" in prefix else len(prefix)
+
+
+class _SourceLines:
+    """Reads a file's lines once, only for files that have findings."""
+
+    def __init__(self):
+        self._cache: dict[str, list[str] | None] = {}
+
+    def line(self, path: str, number: int) -> str | None:
+        if path not in self._cache:
+            try:
+                self._cache[path] = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+            except OSError:
+                self._cache[path] = None
+        lines = self._cache[path]
+        if lines is None or not 1 <= number <= len(lines):
+            return None
+        return lines[number - 1]
