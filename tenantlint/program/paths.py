@@ -32,11 +32,30 @@ from tenantlint.program.contexts import Contexts
 MAX_DEPTH = 16
 MAX_SITES = 50
 MAX_PATHS = 3
+MAX_GUARD_DEPTH = 4  # calls followed into guard helpers (guard() -> check_owner() -> ...)
 MAX_VISITS = 5_000  # functions visited per query: bounds the walk on dense, cyclic call graphs
 NOT_KEYS = {"self", "cls", "request", "req", "session", "db", "cursor", "conn", "connection", "engine", "tx",
             "uow", "user", "current_user", "args", "kwargs", "info", "context", "ctx", "background_tasks"}
 REQUEST_PARAMS_SKIP = NOT_KEYS | {"response", "format", "page", "page_size", "limit", "offset"}
 SCOPED = ("direct", "anchor", "helper", "runtime", "provenance")
+# DRF generics whose queryset serves get_object() only, and those that list it.
+DETAIL_VIEWS = {"RetrieveAPIView", "UpdateAPIView", "DestroyAPIView", "RetrieveUpdateAPIView",
+                "RetrieveDestroyAPIView", "RetrieveUpdateDestroyAPIView", "RetrieveModelMixin",
+                "UpdateModelMixin", "DestroyModelMixin"}
+LISTING_VIEWS = {"ListAPIView", "ListCreateAPIView", "ListModelMixin", "ModelViewSet", "ReadOnlyModelViewSet"}
+LISTING_METHODS = {"list", "get_queryset", "filter_queryset", "paginate_queryset"}
+# Annotations of a parameter that is the HTTP request itself; a ``request`` annotated with
+# anything else is a body model (FastAPI: ``request: WorkflowStopRequest``) whose fields
+# the client sends.
+REQUEST_TYPES = {"Request", "HttpRequest", "WSGIRequest", "ASGIRequest", "HTTPConnection", "WebSocket"}
+
+
+def _not_keys(fn: dict, names: set) -> set:
+    """``names`` minus a ``request`` parameter that is a body model."""
+    annotation = (fn.get("annotations") or {}).get("request")
+    if annotation and annotation.rsplit(".", 1)[-1] not in REQUEST_TYPES:
+        return names - {"request"}
+    return names
 
 
 def judge(queries: list[dict], graph: CallGraph, contexts: Contexts, config) -> None:
@@ -128,10 +147,32 @@ class _Judge:
         if "request" in q["contexts"]:
             kind = "request"
         site = self._self_site(q, kind)
+        kwarg = self._detail_only(cls)
+        if kwarg and kind in ("request", "admin"):
+            # Rows of this queryset leave only through get_object(), by the URL's key.
+            q["lookup"] = True
+            site.update({"key": "request", "keys": [kwarg],
+                         "note": f"{kwarg} from the URL, fetched by get_object() of a detail view"})
         reason = self._object_permission(cls)
         if reason:
             site["guard"] = {"kind": "permission", "reason": reason}
         q["sites"] = [site]
+
+    def _detail_only(self, cls: str) -> str | None:
+        """The URL keyword a DRF view fetches its one object by (``pk``), when nothing of the view
+        lists its queryset: detail generics only (``RetrieveAPIView``, ``UpdateAPIView``,
+        ...), no list action, and no method of its own that reads the whole queryset."""
+        bases = {b.rsplit(".", 1)[-1] for b in self.g.bases_of(cls)}
+        if not bases & DETAIL_VIEWS or bases & LISTING_VIEWS:
+            return None
+        for method in self.g.class_methods(cls):
+            short = method.rsplit(".", 1)[-1]
+            if short in LISTING_METHODS:
+                return None
+            if any(c["callee"].rpartition(".")[2] in LISTING_METHODS for c in self.g.functions[method]["calls"]
+                   if c["callee"].startswith(("self.", "super."))):
+                return None
+        return "pk"  # lookup_url_kwarg / lookup_field are strings the class facts do not keep
 
     def _object_permission(self, cls: str) -> str | None:
         """A permission class whose ``has_object_permission`` verifies the object (DRF runs it
@@ -152,14 +193,16 @@ class _Judge:
     def _classify(self, fn: dict, leaves: list) -> tuple[set, dict]:
         """Parameters that feed the key, and what is already known of the rest."""
         deps = fn.get("deps") or {}
+        not_keys = _not_keys(fn, NOT_KEYS)
         keys: set = set()
         state = {"request": [], "unknown": False, "server": False}
         for leaf in leaves:
             kind = leaf[0]
             if kind == "p":
-                if leaf[1] in deps or leaf[1] in NOT_KEYS:
-                    continue
-                keys.add(leaf[1])
+                if leaf[1] in ("self", "cls"):  # an attribute of the model instance or of the view's
+                    state["server"] = True      # state: set by the server (request data is an "r" leaf)
+                elif leaf[1] not in deps and leaf[1] not in not_keys:
+                    keys.add(leaf[1])
             elif kind == "r":
                 state["request"] = [*state["request"], leaf[1]]
             elif kind in ("row", "call", "s"):  # a fetched row, its attribute, the session (the caller's identity
@@ -197,7 +240,8 @@ class _Judge:
 
     def _route_keys(self, name: str, keys: set) -> list[str]:
         fn = self.g.functions[name]
-        return sorted(k for k in keys if k not in (fn.get("deps") or {}) and k not in REQUEST_PARAMS_SKIP)
+        skip = _not_keys(fn, REQUEST_PARAMS_SKIP)
+        return sorted(k for k in keys if k not in (fn.get("deps") or {}) and k not in skip)
 
     # -- guards --------------------------------------------------------------------------------
     def _row_guard(self, name: str, call_indexes: list[int]) -> dict | None:
@@ -230,8 +274,11 @@ class _Judge:
             return {"kind": reasons[0][0], "reason": reasons[0][1]}
         return None
 
-    def verified(self, name: str) -> dict:
-        """``(leaf kind, value) -> (guard kind, reason)`` for what the function ties to the caller."""
+    def verified(self, name: str, depth: int = 0) -> dict:
+        """``(leaf kind, value) -> (guard kind, reason)`` for what the function ties to the caller.
+
+        A key that fetched a verified row is verified too: ``job = get_job(job_id)`` then
+        ``if job.user_id != user_id: raise`` ties ``job_id`` to the caller."""
         if name in self._verified:
             return self._verified[name]
         self._verified[name] = {}
@@ -243,7 +290,7 @@ class _Judge:
         for e in self.g.out.get(name, ()):
             if e.call < 0 or e.kind != "call":
                 continue
-            params = self.guard_params(e.callee)
+            params = self.guard_params(e.callee, depth + 1)
             if not params:
                 continue
             call = fn["calls"][e.call]
@@ -257,6 +304,12 @@ class _Judge:
                 for pos in guard["checks"]:
                     for leaf in call["args"][pos] if pos < len(call["args"]) else ():
                         _verify(out, leaf, reason)
+        for key, reason in list(out.items()):
+            if key[0] == "call" and key[1] < len(fn["calls"]):
+                fetch = fn["calls"][key[1]]
+                for leaf in (leaf for a in [*fetch["args"], *fetch["kw"].values()] for leaf in a):
+                    if leaf[0] in ("p", "r"):
+                        out.setdefault(_key(leaf), reason)
         if self.ctx.entries.get(name) in ("request", "admin"):
             for kwarg, reason in self._framework_verified(name).items():
                 out.setdefault(("p", kwarg), ("permission", reason))
@@ -270,25 +323,16 @@ class _Judge:
                 if fnmatch.fnmatchcase(callee, g["function"]) or callee.endswith("." + g["function"])]
 
     def guard_params(self, name: str, depth: int = 0) -> set:
-        """Parameters a function verifies (its checks, or guards it hands them to)."""
+        """Parameters a function verifies (its checks, rows it fetched by them, or guards it
+        hands them to), followed a few calls deep."""
         if name in self._guard_params:
             return self._guard_params[name]
-        self._guard_params[name] = set()
         fn = self.g.functions.get(name)
-        if fn is None or depth > 3:
+        if fn is None or depth > MAX_GUARD_DEPTH:
             return set()
+        self._guard_params[name] = set()
         params = set(fn["params"]) - {"self", "cls"}
-        found = {leaf[1] for c in fn.get("checks", []) for leaf in c["verifies"] if leaf[0] == "p"} & params
-        for e in self.g.out.get(name, ()):
-            if e.call < 0 or e.kind != "call":
-                continue
-            inner = self.guard_params(e.callee, depth + 1)
-            if not inner:
-                continue
-            call = fn["calls"][e.call]
-            callee = self.g.functions[e.callee]["params"]
-            for p in inner:
-                found |= {leaf[1] for leaf in _argument(call, callee, p) or () if leaf[0] == "p" and leaf[1] in params}
+        found = {key[1] for key in self.verified(name, depth) if key[0] == "p"} & params
         self._guard_params[name] = found
         return found
 

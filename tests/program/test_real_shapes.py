@@ -136,3 +136,143 @@ def test_a_write_that_matches_no_row_is_no_unscoped_write(tmp_path):
         """,
     })
     assert found == [("unscoped-write", "app/jobs.py", 11, "error")]
+
+
+JOBS_MODELS = """
+    from uuid import UUID
+
+    from sqlmodel import Field, SQLModel
+
+
+    class Job(SQLModel, table=True):
+        job_id: UUID = Field(primary_key=True)
+        user_id: UUID | None = Field(default=None, index=True)
+        status: str
+"""
+
+JOBS_SERVICE = """
+    from uuid import UUID
+
+    from .models import Job
+
+
+    class JobService:
+        async def get_job(self, session, job_id: UUID) -> Job | None:
+            return await session.get(Job, job_id)
+
+        async def validate_ownership(self, session, job_id: UUID, user_id: UUID) -> Job:
+            job = await self.get_job(session, job_id)
+            if job is None:
+                raise ValueError("not found")
+            if job.user_id is not None and str(job.user_id) != str(user_id):
+                raise ValueError("access denied")
+            return job
+
+        async def stop(self, session, job_id: UUID, user) -> None:
+            await self.validate_ownership(session, job_id, user.id)
+            await self.cancel(session, job_id)
+
+        async def cancel(self, session, job_id: UUID) -> None:
+            job = await self.get_job(session, job_id)
+            job.status = "cancelled"
+"""
+
+JOBS_API = """
+    from fastapi import APIRouter, Request
+    from pydantic import BaseModel
+
+    from .service import JobService
+
+    router = APIRouter()
+    jobs = JobService()
+
+
+    class StopRequest(BaseModel):
+        job_id: str
+
+
+    @router.post("/jobs/stop")
+    async def stop_job(request: StopRequest, http_request: Request, session, current_user):
+        await jobs.stop(session, request.job_id, current_user)
+
+
+    @router.post("/jobs/cancel")
+    async def cancel_job(request: StopRequest, session, current_user):
+        await jobs.cancel(session, request.job_id)
+"""
+
+
+def test_a_body_model_named_request_carries_request_keys_and_a_fetch_then_compare_helper_guards_them(tmp_path):
+    """langflow: ``request: WorkflowStopRequest`` is the body, so ``request.job_id`` is a
+    request key; ``validate_ownership`` fetches by ``job_id`` and compares the owner (inside
+    ``str()``, after an ``is not None`` test), so it verifies ``job_id`` for its callers.
+    The handler that skips it is reported."""
+    files = {
+        "tenantlint.yaml": "tenant_columns: [user_id]\n",
+        "app/__init__.py": "",
+        "app/models.py": JOBS_MODELS,
+        "app/service.py": JOBS_SERVICE,
+        "app/api.py": JOBS_API,
+    }
+    assert _project(tmp_path / "guarded", files) == [("unscoped-lookup", "app/api.py", 21, "error")]
+    unguarded = {**files, "app/service.py": JOBS_SERVICE.replace(
+        "            if job.user_id is not None and str(job.user_id) != str(user_id):\n"
+        "                raise ValueError(\"access denied\")\n", "")}
+    assert unguarded["app/service.py"] != files["app/service.py"]
+    assert _project(tmp_path / "unguarded", unguarded) == [
+        ("unscoped-lookup", "app/api.py", 16, "error"),
+        ("unscoped-lookup", "app/api.py", 21, "error"),
+    ]
+
+
+def test_a_detail_view_over_a_whole_table_is_an_idor_by_the_urls_pk(tmp_path):
+    """label-studio's FileUploadAPI: a retrieve/update/destroy view whose queryset is the
+    whole table hands any row to whoever knows its pk (unscoped-lookup, not a listing);
+    a list view over the whole table lists every tenant's rows; an object permission that
+    compares the organization guards the detail view."""
+    found = _project(tmp_path, {
+        "tenantlint.yaml": "tenant_columns: [organization_id]\nglobal_tables: [Organization]\n",
+        "app/__init__.py": "",
+        "app/models.py": DRF_MODELS,
+        "app/views.py": """
+            from rest_framework import generics
+            from rest_framework.permissions import BasePermission, IsAuthenticated
+
+            from .models import Project
+
+
+            class SameOrganization(BasePermission):
+                def has_object_permission(self, request, view, obj):
+                    return obj.organization_id == request.user.organization_id
+
+
+            class ProjectDetail(generics.RetrieveUpdateDestroyAPIView):
+                permission_classes = (IsAuthenticated,)
+                queryset = Project.objects.all()
+
+
+            class ProjectList(generics.ListAPIView):
+                permission_classes = (IsAuthenticated,)
+                queryset = Project.objects.all()
+
+
+            class CheckedDetail(generics.RetrieveAPIView):
+                permission_classes = (IsAuthenticated, SameOrganization)
+                queryset = Project.objects.all()
+        """,
+        "app/urls.py": """
+            from django.urls import path
+
+            from . import views
+
+            urlpatterns = [
+                path("p/<int:pk>/", views.ProjectDetail.as_view()),
+                path("p/", views.ProjectList.as_view()),
+                path("c/<int:pk>/", views.CheckedDetail.as_view()),
+            ]
+        """,
+    })
+    assert found == [
+        ("unscoped-lookup", "app/views.py", 14, "error"),
+        ("missing-tenant-filter", "app/views.py", 19, "error"),
+    ]

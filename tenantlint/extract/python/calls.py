@@ -566,7 +566,7 @@ class _FunctionWalk:
             if isinstance(other, ast.Constant):
                 continue
             found = self._tenant_side(side)
-            if found is not None and _root(side) != _root(other):
+            if found is not None and _root(_unwrap(side)) != _root(_unwrap(other)):
                 out += found
         return _dedupe(out)
 
@@ -677,6 +677,8 @@ def _is_request_data(text: str | None) -> bool:
     if not text:
         return False
     parts = text.split(".")
+    if parts[:2] == ["self", "initial_data"]:  # a DRF serializer's raw input
+        return True
     for i, part in enumerate(parts[:-1]):
         if part in ("request", "req", "flask_request") and parts[i + 1] in REQUEST_ATTRS:
             return True
