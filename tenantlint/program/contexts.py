@@ -42,6 +42,7 @@ class Contexts:
         self.reasons: dict[str, str] = {}
         self.auth: dict[str, list[str]] = {}  # a request entry's authentication markers (for messages)
         self.routed_classes: dict[str, str] = {}  # view classes routed as they are (no methods of their own)
+        self.used_classes: dict[str, set[str]] = {}  # serializer/form/permission classes of a view, by context
         self._request_entries(routes)
         self._other_entries()
         self.of: dict[str, set[str]] = {}
@@ -56,6 +57,7 @@ class Contexts:
             found = set().union(*(self.of.get(m) or set() for m in self.graph.class_methods(function)))
             if function in self.routed_classes:  # a generic view routed as it is
                 found.add(self.routed_classes[function])
+            found |= self.used_classes.get(function, set())
             return sorted(found or {"unreachable"})
         if not function or function not in self.graph.functions:
             return []
@@ -107,6 +109,7 @@ class Contexts:
                     self._mark(name, "admin", "Django admin")
                 elif any(b.endswith(REQUEST_BASES) for b in bases):
                     self._mark(name, "request", f"{cls.rsplit('.', 1)[-1]} ({bases[0]})")
+                    self._class_attrs(cls, "request", f"{cls.rsplit('.', 1)[-1]} ({bases[0]})")
         for name, fn in g.functions.items():
             if name in self.entries and self.entries[name] == "request" and self._admin_gated(fn):
                 self.entries[name] = "admin"
@@ -123,6 +126,7 @@ class Contexts:
                 for value in values:
                     found = g.find(value)
                     if found in g.classes:
+                        self.used_classes.setdefault(found, set()).add(kind)
                         for m in g.class_methods(found):
                             self._mark(m, kind, reason)
 

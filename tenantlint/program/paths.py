@@ -147,6 +147,10 @@ class _Judge:
         if "request" in q["contexts"]:
             kind = "request"
         site = self._self_site(q, kind)
+        field = self._related_field(q, cls)
+        if field is not None:
+            self._field_site(q, cls, field, site)
+            return
         kwarg = self._detail_only(cls)
         if kwarg and kind in ("request", "admin"):
             # Rows of this queryset leave only through get_object(), by the URL's key.
@@ -156,6 +160,37 @@ class _Judge:
         reason = self._object_permission(cls)
         if reason:
             site["guard"] = {"kind": "permission", "reason": reason}
+        q["sites"] = [site]
+
+    def _related_field(self, q: dict, cls: str) -> str | None:
+        """The related field (``board = PrimaryKeyRelatedField(queryset=...)``) whose queryset
+        this class-level query is."""
+        for field in self.g.classes[cls].get("related_fields", ()):
+            if field["line"] <= q["line"] <= field["end_line"]:
+                return field["name"]
+        return None
+
+    def _field_site(self, q: dict, cls: str, field: str, site: dict) -> None:
+        """A related field fetches the row whose id the client sent: a lookup by a request
+        key, guarded by ``validate_<field>()`` or ``validate()`` checking the row's tenant,
+        and void when a method replaces the field's queryset."""
+        methods = self.g.class_methods(cls)
+        if any(field in (self.g.functions[m].get("narrows") or ()) for m in methods):
+            q["sites"] = []
+            return
+        q["lookup"] = True
+        site.update({"key": "request", "keys": [field],
+                     "note": f"{field} from the request body: the field fetches any row by the id it is sent"})
+        for m in methods:
+            short = m.rsplit(".", 1)[-1]
+            if short not in (f"validate_{field}", "validate"):
+                continue
+            fn = self.g.functions[m]
+            value = fn["params"][1] if len(fn["params"]) > 1 else None
+            if value and ("p", value) in self.verified(m):
+                site["guard"] = {"kind": "validator", "reason": f"{short}() checks it"}
+                site["note"] = None
+                break
         q["sites"] = [site]
 
     def _detail_only(self, cls: str) -> str | None:

@@ -276,3 +276,111 @@ def test_a_detail_view_over_a_whole_table_is_an_idor_by_the_urls_pk(tmp_path):
         ("unscoped-lookup", "app/views.py", 14, "error"),
         ("missing-tenant-filter", "app/views.py", 19, "error"),
     ]
+
+
+BOARD_MODELS = DRF_MODELS.replace("class Project(models.Model):", """class Board(models.Model):
+        organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+
+
+    class Card(models.Model):
+        board = models.ForeignKey(Board, on_delete=models.CASCADE)
+
+
+    class Project(models.Model):""")
+
+BOARD_SERIALIZERS = """
+    from rest_framework import serializers
+
+    from .models import Board, Card
+
+
+    class OpenCard(serializers.ModelSerializer):
+        board = serializers.PrimaryKeyRelatedField(queryset=Board.objects.all())
+
+
+    class FieldChecked(serializers.ModelSerializer):
+        board = serializers.PrimaryKeyRelatedField(queryset=Board.objects.all())
+
+        def validate_board(self, board):
+            if board.organization_id != self.context["request"].user.organization_id:
+                raise serializers.ValidationError("no such board")
+            return board
+
+
+    class WholeChecked(serializers.ModelSerializer):
+        board = serializers.PrimaryKeyRelatedField(queryset=Board.objects.all())
+
+        def validate(self, attrs):
+            if attrs["board"].organization_id != self.context["request"].user.organization_id:
+                raise serializers.ValidationError("no such board")
+            return attrs
+
+
+    class Narrowed(serializers.ModelSerializer):
+        board = serializers.PrimaryKeyRelatedField(queryset=Board.objects.all())
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            user = self.context["request"].user
+            self.fields["board"].queryset = Board.objects.filter(organization_id=user.organization_id)
+"""
+
+BOARD_VIEWS = """
+    from rest_framework import generics
+
+    from . import serializers
+
+
+    class A(generics.CreateAPIView):
+        serializer_class = serializers.OpenCard
+
+
+    class B(generics.CreateAPIView):
+        serializer_class = serializers.FieldChecked
+
+
+    class C(generics.CreateAPIView):
+        serializer_class = serializers.WholeChecked
+
+
+    class D(generics.CreateAPIView):
+        serializer_class = serializers.Narrowed
+"""
+
+
+def test_serializer_primary_key_fields_and_their_validators(tmp_path):
+    """A PrimaryKeyRelatedField over the whole table fetches whatever board id the client
+    sends (unscoped-lookup at the field); ``validate_board()``, ``validate()`` comparing the
+    row's organization, or ``__init__`` replacing the queryset with a scoped one guard it.
+    Removing each guard brings the finding back at its field."""
+    files = {
+        "tenantlint.yaml": "tenant_columns: [organization_id, board_id]\nglobal_tables: [Organization]\n",
+        "app/__init__.py": "",
+        "app/models.py": BOARD_MODELS,
+        "app/serializers.py": BOARD_SERIALIZERS,
+        "app/views.py": BOARD_VIEWS,
+        "app/urls.py": """
+            from django.urls import path
+
+            from . import views
+
+            urlpatterns = [path(f"{v.__name__}/", v.as_view()) for v in (views.A, views.B, views.C, views.D)]
+        """,
+    }
+    assert _project(tmp_path / "all", files) == [("unscoped-lookup", "app/serializers.py", 7, "error")]
+    guards = {  # the guard's lines, and the field it protects
+        "validate_board": ('        if board.organization_id != self.context["request"].user.organization_id:\n'
+                           '            raise serializers.ValidationError("no such board")\n', 11),
+        "validate": ('        if attrs["board"].organization_id != self.context["request"].user.organization_id:\n'
+                     '            raise serializers.ValidationError("no such board")\n', 20),
+        "narrowed": ('        self.fields["board"].queryset = Board.objects.filter(organization_id=user.organization_id)\n',
+                     29),
+    }
+    for name, (lines, field_line) in guards.items():
+        source = dedent(BOARD_SERIALIZERS).lstrip("\n")
+        assert lines in source, name
+        copy = {**files, "app/serializers.py": source.replace(lines, "")}
+        assert _project(tmp_path / name, copy) == [
+            ("unscoped-lookup", "app/serializers.py", 7, "error"),
+            ("unscoped-lookup", "app/serializers.py", field_line, "error"),
+        ], name

@@ -143,6 +143,7 @@ class _FileWalk:
 
     def klass(self, node: ast.ClassDef, name: str) -> dict:
         attrs = {}
+        related = []
         for stmt in node.body:
             targets = stmt.targets if isinstance(stmt, ast.Assign) else (
                 [stmt.target] if isinstance(stmt, ast.AnnAssign) and stmt.value is not None else [])
@@ -151,6 +152,8 @@ class _FileWalk:
                     names = [self.mod.qualify(dotted(e)) for e in _elements(stmt.value) if dotted(e)]
                     if names:
                         attrs[t.id] = names
+                    if _related_field(stmt.value):
+                        related.append({"name": t.id, "line": stmt.lineno, "end_line": stmt.end_lineno or stmt.lineno})
         runs = sorted({self.mod.qualify(dotted(call.args[0])) for call in ast.walk(node)
                        if isinstance(call, ast.Call) and (dotted(call.func) or "").endswith("RunPython")
                        and call.args and dotted(call.args[0])}) if self.migrations else []
@@ -160,6 +163,8 @@ class _FileWalk:
                 "decorators": [self.mod.qualify(dotted(_undecorate(d))) or "" for d in node.decorator_list]}
         if runs:
             fact["runs"] = runs  # migrations.RunPython(forwards): functions a migration runs
+        if related:
+            fact["related_fields"] = related  # board = PrimaryKeyRelatedField(queryset=...): rows chosen by id
         return fact
 
     def is_tenant_attr(self, attr: str) -> bool:
@@ -198,6 +203,7 @@ class _FunctionWalk:
         self.branch_depth = 0  # inside an if/else branch, an except handler or a loop body
         self.admin_depth = 0
         self.admin_check = False
+        self.narrowed: list[str] = []  # related fields whose queryset this function replaces
         args = node.args
         self.params = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
         if args.vararg:
@@ -227,6 +233,8 @@ class _FunctionWalk:
             fact["other_checks"] = self.other_checks[:5]
         if self.admin_check:
             fact["admin_check"] = True
+        if self.narrowed:
+            fact["narrows"] = sorted(set(self.narrowed))  # self.fields["board"].queryset = ... replaced
         return fact
 
     def _param_types(self) -> tuple[dict, dict]:
@@ -258,6 +266,9 @@ class _FunctionWalk:
             value = self.expr(stmt.value)
             for target in stmt.targets:
                 self.bind(target, value)
+                field = _queryset_override(target)
+                if field:
+                    self.narrowed.append(field)
         elif isinstance(stmt, ast.AnnAssign):
             if stmt.value is not None:
                 self.bind(stmt.target, self.expr(stmt.value))
@@ -575,8 +586,9 @@ class _FunctionWalk:
         inside ``str(...)``/``int(...)``)."""
         node = _unwrap(node)
         attrs = []
-        while isinstance(node, ast.Attribute):
-            attrs.append(node.attr)
+        while isinstance(node, (ast.Attribute, ast.Subscript)):  # attrs["board"].organization_id too
+            if isinstance(node, ast.Attribute):
+                attrs.append(node.attr)
             node = node.value
         if not attrs or not isinstance(node, ast.Name):
             return None
@@ -752,6 +764,25 @@ def _annotation_name(node) -> str | None:
 
 def _undecorate(node):
     return node.func if isinstance(node, ast.Call) else node
+
+
+def _related_field(node) -> bool:
+    """``PrimaryKeyRelatedField(queryset=...)``, ``SlugRelatedField``, a form's ``ModelChoiceField``:
+    the client names rows by id and the field fetches them from its queryset."""
+    if not isinstance(node, ast.Call):
+        return False
+    short = (dotted(node.func) or "").rsplit(".", 1)[-1]
+    return (short.endswith("RelatedField") or short in ("ModelChoiceField", "ModelMultipleChoiceField")) and any(
+        k.arg == "queryset" for k in node.keywords)
+
+
+def _queryset_override(target) -> str | None:
+    """``self.fields["board"].queryset = ...`` -> ``board``."""
+    if isinstance(target, ast.Attribute) and target.attr == "queryset" and isinstance(target.value, ast.Subscript):
+        holder = target.value
+        if dotted(holder.value) in ("self.fields", "fields") or (dotted(holder.value) or "").endswith(".fields"):
+            return _subscript_key(holder)
+    return None
 
 
 def _elements(node) -> list:
