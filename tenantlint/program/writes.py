@@ -6,7 +6,8 @@ is attached to, and often shown with, a row the caller must not reach. The per-f
 query facts see an INSERT, which is fine on its own; this module finds the keyword
 arguments of model writes (``objects.create``/``get_or_create``/``update_or_create``, a
 model constructor) that are foreign keys to tenant-owned tables, and adds a write query
-for each, keyed by that argument alone. The paths stage (:mod:`.paths`) then decides,
+for each, keyed by that argument alone (a relation given as an object, ``board=board``,
+holds a row fetched elsewhere: only raw request data there is a key). The paths stage (:mod:`.paths`) then decides,
 like for any lookup, whether the value comes from the request and whether a guard
 verified it; the ``unscoped-write`` policy reports only request-controlled keys.
 """
@@ -34,6 +35,10 @@ def foreign_key_writes(graph: CallGraph, models: dict, tables: dict) -> list[dic
                     continue
                 if target == (info.get("table") or "").lower():
                     continue  # a parent row of the same table: judged as the row itself
+                if not field.endswith("_id"):
+                    # An object (``Card(board=board)``): the ORM takes only a row, fetched, and
+                    # judged, where it was fetched; raw request data here is still a key.
+                    leaves = [leaf for leaf in leaves if leaf[0] == "r"]
                 if not any(leaf[0] in ("r", "p") for leaf in leaves):
                     continue
                 out.append(_query(fn, name, call, model, info, field, target, leaves, tables))
