@@ -97,6 +97,18 @@ open_sites(query) := [s |
 	site_open(s)
 ]
 
+# A lookup's open sites: an id is an IDOR only when the caller can choose it, so a path
+# whose key is a constant or a value the code made up (`key` "none") is no finding; a
+# query judged alone (no entry point in the scan) cannot tell and keeps its site.
+open_lookup_sites(query) := [s |
+	some s in open_sites(query)
+	chosen_key(s)
+]
+
+chosen_key(site) if object.get(site, "key", "none") != "none"
+
+chosen_key(site) if object.get(site, "context", "alone") == "alone"
+
 alone_site(query) := {
 	"path": query.path, "line": query.line, "column": object.get(query, "column", 1),
 	"end_line": object.get(query, "end_line", query.line), "end_column": object.get(query, "end_column", null),

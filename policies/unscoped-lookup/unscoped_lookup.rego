@@ -35,7 +35,10 @@
 #   it. A request path reports at this rule's severity, at the handler's call into the
 #   data layer; background, command, migration, startup, admin and unreachable code
 #   reports as info (config `contexts`). A path that a guard ties to the caller's tenant
-#   is not reported (below).
+#   is not reported (below), nor one whose id the caller cannot choose: an attribute of
+#   a row already fetched, what a dependency returned, a constant or an id the code
+#   generated (`uuid4()`). Ids from the URL, the body, a serializer's related field, or
+#   that cannot be traced are reported.
 #
 #   ## Guards that make a lookup safe
 #   ```python
@@ -83,7 +86,7 @@ violations := [v |
 	some ref in query.refs
 	ref.use == "read"
 	lib.unscoped(ref)
-	some site in lib.open_sites(query)
+	some site in lib.open_lookup_sites(query)
 	v := lib.site_violation("unscoped-lookup", query, ref, site, lookup_message(ref))
 ]
 

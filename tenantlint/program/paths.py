@@ -234,9 +234,11 @@ class _Judge:
         for leaf in leaves:
             kind = leaf[0]
             if kind == "p":
-                if leaf[1] in ("self", "cls"):  # an attribute of the model instance or of the view's
-                    state["server"] = True      # state: set by the server (request data is an "r" leaf)
-                elif leaf[1] not in deps and leaf[1] not in not_keys:
+                if leaf[1] in ("self", "cls") or leaf[1] in deps:
+                    # An attribute of the model instance or of the view's state (request data is
+                    # an "r" leaf), or what a dependency returned (judged in the dependency).
+                    state["server"] = True
+                elif leaf[1] not in not_keys:
                     keys.add(leaf[1])
             elif kind == "r":
                 state["request"] = [*state["request"], leaf[1]]
