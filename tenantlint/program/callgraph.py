@@ -67,6 +67,7 @@ class CallGraph:
 
     def __post_init__(self) -> None:
         self.instances: dict[str, str] = {}
+        self.dep_aliases: dict[str, str] = {}  # Annotated[T, Depends(f)] aliases -> f
         self.methods: dict[str, dict[str, str]] = {}  # class -> short name -> function
         self.by_short: dict[str, list[str]] = {}
         self._by_last: dict[str, list[str]] = {}  # last dotted part -> names, for suffix lookups
@@ -79,6 +80,8 @@ class CallGraph:
                 self.classes.setdefault(cls["name"], {**cls, "path": facts.get("path")})
             for name, target in (program.get("instances") or {}).items():
                 self.instances[f"{module}.{name}" if module else name] = target
+            for name, target in (program.get("dep_aliases") or {}).items():
+                self.dep_aliases[f"{module}.{name}" if module else name] = target
         self.inner: dict[str, list[str]] = {}  # function -> functions defined in it (a decorator's wrapper)
         for name, fn in self.functions.items():
             parent, _, short = name.rpartition(".")
@@ -92,6 +95,10 @@ class CallGraph:
             self._index(name)
         for name in self.instances:
             self._index(name)
+        for name in self.dep_aliases:
+            self._index(name)
+        if self.dep_aliases:
+            self._alias_dependencies()
         self.out: dict[str, list[Edge]] = {}
         self.into: dict[str, list[Edge]] = {}
         for name, fn in self.functions.items():
@@ -99,6 +106,15 @@ class CallGraph:
         for e in self.edges:
             self.out.setdefault(e.caller, []).append(e)
             self.into.setdefault(e.callee, []).append(e)
+
+    def _alias_dependencies(self) -> None:
+        """A parameter annotated with a dependency alias (``flow: AuthorizedFlow``) is a
+        FastAPI dependency, like ``Depends(...)`` written in place."""
+        for fn in self.functions.values():
+            for param, annotation in (fn.get("annotations") or {}).items():
+                found = self.find(annotation)
+                if found in self.dep_aliases:
+                    fn["deps"] = {**(fn.get("deps") or {}), param: self.dep_aliases[found]}
 
     # -- name lookup ---------------------------------------------------------------------------
     def _index(self, name: str) -> None:
@@ -109,7 +125,7 @@ class CallGraph:
         same name, or the only one that ends with it (``crm.repo.f`` for ``src.crm.repo.f``)."""
         if not ref:
             return None
-        if ref in self.functions or ref in self.classes or ref in self.instances:
+        if ref in self.functions or ref in self.classes or ref in self.instances or ref in self.dep_aliases:
             return ref
         tail = "." + ref
         found = [n for n in self._by_last.get(ref.rpartition(".")[2], ()) if n.endswith(tail)]

@@ -38,6 +38,17 @@ NOT_KEYS = {"self", "cls", "request", "req", "session", "db", "cursor", "conn", 
             "uow", "user", "current_user", "args", "kwargs", "info", "context", "ctx", "background_tasks"}
 REQUEST_PARAMS_SKIP = NOT_KEYS | {"response", "format", "page", "page_size", "limit", "offset"}
 SCOPED = ("direct", "anchor", "helper", "runtime", "provenance")
+# Method and function names of query building and running (their results are the query).
+QUERY_CALLS = {
+    "select", "where", "filter", "filter_by", "exclude", "query", "scalars", "scalar", "exec", "execute",
+    "get", "first", "one", "one_or_none", "all", "join", "outerjoin", "options", "order_by", "limit", "offset",
+    "values", "values_list", "annotate", "select_related", "prefetch_related", "in_", "with_for_update",
+    "update", "delete", "insert", "returning", "distinct", "group_by", "having", "correlate", "subquery",
+    "scalar_subquery", "exists", "count", "get_object_or_404", "get_list_or_404", "in_bulk", "only", "defer",
+    "raw", "extra", "latest", "earliest", "last", "aggregate", "union", "fetchone", "fetchall", "text", "col",
+    "and_", "or_", "not_", "Q", "F", "aget", "afirst", "alast", "acount", "aexists", "get_or_create",
+    "update_or_create", "create", "bulk_create", "bulk_update", "iterator", "none", "using",
+}
 # DRF generics whose queryset serves get_object() only, and those that list it.
 DETAIL_VIEWS = {"RetrieveAPIView", "UpdateAPIView", "DestroyAPIView", "RetrieveUpdateAPIView",
                 "RetrieveDestroyAPIView", "RetrieveUpdateDestroyAPIView", "RetrieveModelMixin",
@@ -93,8 +104,10 @@ class _Judge:
         self._budget = MAX_VISITS
         fn = self.g.functions[fn_name]
         calls = _calls_in(fn, q)
-        own = {i for i, c in enumerate(fn["calls"]) if c in calls}
-        # Calls nested in the query (``session.scalars(select(Deal))``) are the query, not a key.
+        # Calls that build or run the query (``session.scalars(select(Deal))``) are the query,
+        # not a key; another call on its lines (``uuid.uuid4()``) makes a value.
+        own = {i for i, c in enumerate(fn["calls"])
+               if c in calls and c["callee"].rpartition(".")[2] in QUERY_CALLS}
         leaves = q.get("key_leaves") or [leaf for c in calls for a in [*c["args"], *c["kw"].values()] for leaf in a
                                          if not (leaf[0] in ("call", "row") and leaf[1] in own)]
         keys, state = self._classify(fn, leaves)
@@ -151,8 +164,9 @@ class _Judge:
         if field is not None:
             self._field_site(q, cls, field, site)
             return
-        kwarg = self._detail_only(cls)
-        if kwarg and kind in ("request", "admin"):
+        # A class-level lookup (a Django DetailView's ``model = X``) is get_object() by the URL.
+        kwarg = "pk" if q.get("lookup") else self._detail_only(cls)
+        if kwarg and kind in ("request", "admin", "unreachable"):
             # Rows of this queryset leave only through get_object(), by the URL's key.
             q["lookup"] = True
             site.update({"key": "request", "keys": [kwarg],

@@ -384,3 +384,81 @@ def test_serializer_primary_key_fields_and_their_validators(tmp_path):
             ("unscoped-lookup", "app/serializers.py", 7, "error"),
             ("unscoped-lookup", "app/serializers.py", field_line, "error"),
         ], name
+
+
+FLOW_MODELS = """
+    from uuid import UUID
+
+    from sqlmodel import Field, SQLModel
+
+
+    class Flow(SQLModel, table=True):
+        id: UUID = Field(primary_key=True)
+        user_id: UUID = Field(index=True)
+        name: str
+"""
+
+
+def test_ids_the_caller_cannot_choose_make_no_idor(tmp_path):
+    """langflow: a row a dependency returned (after its own owner filter), re-read by its
+    id, and a probe by ``uuid.uuid4()`` are no IDOR; an id decoded from the URL by a
+    helper still is the URL's id."""
+    found = _project(tmp_path, {
+        "tenantlint.yaml": "tenant_columns: [user_id]\n",
+        "app/__init__.py": "",
+        "app/models.py": FLOW_MODELS,
+        "app/api.py": """
+            import uuid
+            from typing import Annotated
+
+            from fastapi import APIRouter, Depends, HTTPException
+            from sqlmodel import select
+
+            from .models import Flow
+
+            router = APIRouter()
+
+
+            async def current_user():
+                return None
+
+
+            async def get_flow(flow_id: uuid.UUID, session, user=Depends(current_user)) -> Flow:
+                flow = (await session.exec(select(Flow).where(Flow.id == flow_id, Flow.user_id == user.id))).first()
+                if flow is None:
+                    raise HTTPException(status_code=404)
+                return flow
+
+
+            AuthorizedFlow = Annotated[Flow, Depends(get_flow)]
+
+
+            async def reread(session, flow: Flow):
+                return (await session.exec(select(Flow).where(Flow.id == flow.id))).first()
+
+
+            def decode(token):
+                return uuid.UUID(token[4:])
+
+
+            @router.post("/a/{flow_id}")
+            async def through_an_alias(flow: AuthorizedFlow, session):
+                return await reread(session, flow)
+
+
+            @router.post("/b/{flow_id}")
+            async def through_depends(session, flow: Flow = Depends(get_flow)):
+                return await reread(session, flow)
+
+
+            @router.get("/probe")
+            async def probe(session):
+                return (await session.exec(select(Flow).where(Flow.id == uuid.uuid4()))).first()
+
+
+            @router.get("/c/{token}")
+            async def by_token(token: str, session):
+                return (await session.exec(select(Flow).where(Flow.id == decode(token)))).first()
+        """,
+    })
+    assert found == [("unscoped-lookup", "app/api.py", 51, "error")]

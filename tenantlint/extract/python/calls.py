@@ -110,6 +110,9 @@ class _FileWalk:
                 target = dotted(value.func)
                 if target and target.rsplit(".", 1)[-1][:1].isupper():
                     self.out["instances"][name] = self.mod.qualify(target)
+            dep = _annotated_depends(value)
+            if dep:  # AuthorizedFlow = Annotated[Flow, Depends(get_flow)]: a parameter of this type is injected
+                self.out.setdefault("dep_aliases", {})[name] = self.mod.qualify(dep) or dep
         main = []
         for stmt in self.mod.tree.body:
             if _is_main_guard(stmt):
@@ -487,10 +490,11 @@ class _FunctionWalk:
         if short in PERMISSION_CALLS:  # check_object_permissions(request, obj), user.has_perm("x", obj)
             self.check(node.lineno, [leaf for a in args for leaf in a if leaf[0] in ("call", "row", "p")
                                      and not (leaf[0] == "p" and leaf[1] in ("request", "self", "user"))])
-        # What the request controls stays request-controlled through a plain function
-        # (parse_id(request.GET["id"])); a method's result (a row fetched by it) is a row.
+        # What the request or the caller controls stays so through a plain function
+        # (parse_id(request.GET["id"]), decode(pk)); a method's result (a row fetched by
+        # it) is a row.
         if name and "." not in name and not name[:1].isupper():
-            tainted = [leaf for a in [*args, *kw.values()] for leaf in a if leaf[0] == "r"]
+            tainted = [leaf for a in [*args, *kw.values()] for leaf in a if leaf[0] in ("r", "p")]
             return [["call", index], *_dedupe(tainted)]
         return [["call", index]]
 
