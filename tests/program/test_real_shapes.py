@@ -462,3 +462,65 @@ def test_ids_the_caller_cannot_choose_make_no_idor(tmp_path):
         """,
     })
     assert found == [("unscoped-lookup", "app/api.py", 51, "error")]
+
+
+def test_sqlmodel_col_null_owner_rows_copied_owner_and_filtered_lists(tmp_path):
+    """langflow: ``col(Flow.user_id) == uid`` is a tenant filter; ``Flow.user_id.is_(None)``
+    selects rows of no tenant (starter folders); an owner copied to a local and compared
+    later, and a list comprehension that keeps only the caller's rows, tie the rows to
+    the caller. The same handlers without the filter or the comparison are reported."""
+    api = """
+        from uuid import UUID
+
+        from fastapi import APIRouter, Depends, HTTPException
+        from sqlmodel import col, select
+
+        from .models import Flow
+
+        router = APIRouter()
+
+
+        async def signed_in():
+            return None
+
+
+        @router.get("/a/{flow_id}")
+        async def wrapped(flow_id: UUID, session, current_user=Depends(signed_in)):
+            stmt = select(Flow).where(col(Flow.id) == flow_id).where(col(Flow.user_id) == current_user.id)
+            return (await session.exec(stmt)).first()
+
+
+        @router.get("/starter")
+        async def starter(session, current_user=Depends(signed_in)):
+            return (await session.exec(select(Flow).where(Flow.name == "Starter", Flow.user_id.is_(None)))).first()
+
+
+        @router.get("/b/{flow_id}")
+        async def copied(flow_id: UUID, session, current_user=Depends(signed_in)):
+            flow = (await session.exec(select(Flow).where(Flow.id == flow_id))).first()
+            owner = flow.user_id
+            if owner != current_user.id:
+                raise HTTPException(status_code=404)
+            return flow
+
+
+        @router.get("/c")
+        async def filtered(name: str, session, current_user=Depends(signed_in)):
+            rows = list(await session.exec(select(Flow).where(Flow.name == name)))
+            rows = [r for r in rows if r.user_id == current_user.id]
+            return rows
+    """
+    files = {"tenantlint.yaml": "tenant_columns: [user_id]\n", "app/__init__.py": "", "app/models.py": FLOW_MODELS,
+             "app/api.py": api}
+    assert _project(tmp_path / "safe", files) == []
+    unsafe = (api.replace(".where(col(Flow.user_id) == current_user.id)", "")
+              .replace(", Flow.user_id.is_(None)", "")
+              .replace("            if owner != current_user.id:\n                raise HTTPException(status_code=404)\n", "")
+              .replace("            rows = [r for r in rows if r.user_id == current_user.id]\n", ""))
+    assert unsafe.count("current_user.id") == 0 and "is_(None)" not in unsafe
+    assert _project(tmp_path / "unsafe", {**files, "app/api.py": unsafe}) == [
+        ("unscoped-lookup", "app/api.py", 17, "error"),
+        ("missing-tenant-filter", "app/api.py", 23, "error"),
+        ("unscoped-lookup", "app/api.py", 28, "error"),
+        ("missing-tenant-filter", "app/api.py", 35, "error"),
+    ]

@@ -386,6 +386,8 @@ class _FunctionWalk:
                 self.bind(child.target, self.expr(child.iter))
                 for cond in child.ifs:
                     self.expr(cond)
+                    # [d for d in deals if d.account_id == user.account_id]: only the caller's rows stay
+                    self.check(cond.lineno, self.verified(cond, True))
             elif isinstance(child, ast.keyword):
                 leaves += self.expr(child.value)
         if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
@@ -589,6 +591,10 @@ class _FunctionWalk:
         """Leaves of ``obj`` for ``obj.account_id`` / ``obj.account.id`` / ``obj.owner`` (also
         inside ``str(...)``/``int(...)``)."""
         node = _unwrap(node)
+        if isinstance(node, ast.Name):  # owner = deal.account_id; ... if owner != user.account_id
+            rows = [["call", leaf[1]] for leaf in self.env.get(node.id, ())
+                    if leaf[0] == "row" and self.file.is_tenant_attr(leaf[2])]
+            return rows or None
         attrs = []
         while isinstance(node, (ast.Attribute, ast.Subscript)):  # attrs["board"].organization_id too
             if isinstance(node, ast.Attribute):

@@ -202,7 +202,10 @@ class Alias:
 
 def column_ref(w, expr, frame) -> tuple[str | None, str | None, str] | None:
     """(model, table, column) for ``Contact.account_id``, ``alias.account_id``,
-    ``contacts.c.account_id``, ``Contact.__table__.c.account_id``."""
+    ``contacts.c.account_id``, ``Contact.__table__.c.account_id``, also wrapped in
+    SQLModel's ``col(...)`` (a typing helper that returns its argument)."""
+    while isinstance(expr, cst.Call) and callee(expr) == "col" and len(expr.args) == 1:
+        expr = expr.args[0].value
     if not isinstance(expr, cst.Attribute):
         return None
     column = expr.attr.value
@@ -307,6 +310,9 @@ class Predicates:
                 if name in ("in_", "any_") and args and self._value(args[0]):
                     if self.w.ctx.config.is_tenant_column(col[2]) or self.w.ctx.config.is_tenant_column(col[2] + "_id"):
                         return Pred(scoped={key: ("direct", f"{col[2]} IN (tenant values)")}, entities={key})
+                if name == "is_" and len(args) == 1 and isinstance(args[0], cst.Name) and args[0].value == "None" \
+                        and self._tenant_attr(col[2]):
+                    return self._unowned(key, col[2], Pred(entities={key}))
                 if name in ("has", "any") and self._tenant_attr(col[2]):
                     self.w.visit_args(expr, self.frame)
                     return Pred(scoped={key: ("join", f"{col[2]} relation filtered")}, entities={key})
@@ -316,6 +322,15 @@ class Predicates:
         if self.w.is_scoping_call(expr) or self.w.helper_scope(name or "", expr):
             return Pred(scoped={("*", None): ("helper", f"{name}(...) scopes it")})
         return Pred()
+
+    @staticmethod
+    def _unowned(key: tuple, column: str, out: "Pred") -> "Pred":
+        """``tc IS NULL``: rows of no tenant (system rows, shared templates). Alone it selects
+        no tenant's rows; as a disjunct it adds them to a scoped side (``either`` keeps it
+        neutral there)."""
+        out.unowned.add(key)
+        out.scoped[key] = ("direct", f"{column} IS NULL: rows of no tenant")
+        return out
 
     def _tenant_attr(self, column: str) -> bool:
         config = self.w.ctx.config
@@ -336,8 +351,7 @@ class Predicates:
         other = right if lcol else left
         if (col and isinstance(op, (cst.Equal, cst.Is)) and isinstance(other, cst.Name) and other.value == "None"
                 and self._tenant_attr(col[2])):
-            out.unowned.add((col[0], col[1]))
-            return out
+            return self._unowned((col[0], col[1]), col[2], out)
         if not isinstance(op, (cst.Equal, cst.In, cst.Is)) or isinstance(op, cst.Is):
             self.w.visit(expr, self.frame)
             return out
