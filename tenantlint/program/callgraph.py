@@ -68,6 +68,8 @@ class CallGraph:
     def __post_init__(self) -> None:
         self.instances: dict[str, str] = {}
         self.dep_aliases: dict[str, str] = {}  # Annotated[T, Depends(f)] aliases -> f
+        self._class_methods: dict[str, list[str]] = {}
+        self._attribute_types: dict[tuple[str, str], str | None] = {}
         self.methods: dict[str, dict[str, str]] = {}  # class -> short name -> function
         self.by_short: dict[str, list[str]] = {}
         self._by_last: dict[str, list[str]] = {}  # last dotted part -> names, for suffix lookups
@@ -152,12 +154,16 @@ class CallGraph:
 
     def class_methods(self, cls: str) -> list[str]:
         """Every method the class has, its own or inherited from project bases."""
+        cached = self._class_methods.get(cls)
+        if cached is not None:
+            return cached
         seen, out = set(), []
         for c in self.class_chain(cls):
             for short, name in self.methods.get(c, {}).items():
                 if short not in seen:
                     seen.add(short)
                     out.append(name)
+        self._class_methods[cls] = out
         return out
 
     def nested(self, name: str) -> list[str]:
@@ -219,6 +225,15 @@ class CallGraph:
             if "." not in rest and cls:
                 found = self.method(cls, rest)
                 return [(found, "call", 0)] if found else []
+            attr, _, method = rest.partition(".")
+            if cls and "." not in method:
+                made = self._attribute_type(cls, attr)
+                if made is not None:  # self._executor = InProcessExecutor(): its submit(), or nothing
+                    found = self.method(made, method) if made in self.classes else None
+                    return [(found, "call", 0)] if found else []
+                # Another object's method: not one of this class's own.
+                own = set(self.class_methods(cls))
+                return [t for t in self._by_name(short) if t[0] not in own]
             return self._by_name(short)
         if head == "super" and cls:
             found = self.method(cls, rest, skip_first=True)
@@ -253,6 +268,19 @@ class CallGraph:
                 target = self.method(found, method)
                 return [(target, "call", 0)] if target else []
         return []
+
+    def _attribute_type(self, cls: str, attr: str) -> str | None:
+        """The class an attribute of ``self`` was made from in one of the class's methods
+        (the project class, or the dotted name of an outside one); None when unseen."""
+        key = (cls, attr)
+        if key not in self._attribute_types:
+            self._attribute_types[key] = None
+            for method in self.class_methods(cls):
+                made = (self.functions[method].get("attr_types") or {}).get(attr)
+                if made:
+                    self._attribute_types[key] = self.find(made) or made
+                    break
+        return self._attribute_types[key]
 
     def _by_name(self, short: str) -> list[tuple[str, str, int]]:
         if short in COMMON_METHODS or short.startswith("__"):

@@ -84,3 +84,20 @@ def test_a_chain_of_ten_thousand_functions_is_walked_to_a_bounded_depth():
     judge([query], graph, contexts, Config())
     (site,) = query["sites"]
     assert site["context"] == "request" and len(site["steps"]) == MAX_DEPTH + 1
+
+
+def test_a_method_of_an_attribute_of_self_is_the_attributes_class_not_selfs():
+    """langflow: ``self._executor.submit(...)`` inside a service that has a ``submit`` of its
+    own. The attribute was made from ``InProcessExecutor()``: its ``submit``. An attribute
+    whose class is not seen never links to the calling class's own methods."""
+    graph = _graph(
+        _fn("app.m.Service.__init__", cls="app.m.Service", attr_types={"_executor": "app.m.InProcessExecutor"}),
+        _fn("app.m.Service.submit", cls="app.m.Service"),
+        _fn("app.m.Service.enqueue", ["self._executor.submit", "self._other.submit"], cls="app.m.Service"),
+        _fn("app.m.InProcessExecutor.submit", cls="app.m.InProcessExecutor"),
+        classes=[{"name": "app.m.Service", "bases": []}, {"name": "app.m.InProcessExecutor", "bases": []}],
+    )
+    assert _edges(graph) == [
+        ("app.m.Service.enqueue", "app.m.InProcessExecutor.submit", "call"),  # self._executor.submit
+        ("app.m.Service.enqueue", "app.m.InProcessExecutor.submit", "call"),  # self._other.submit, by name
+    ]

@@ -207,6 +207,7 @@ class _FunctionWalk:
         self.admin_depth = 0
         self.admin_check = False
         self.narrowed: list[str] = []  # related fields whose queryset this function replaces
+        self.attr_types: dict[str, str] = {}  # self.<attr> -> the class it was made from
         args = node.args
         self.params = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
         if args.vararg:
@@ -238,6 +239,8 @@ class _FunctionWalk:
             fact["admin_check"] = True
         if self.narrowed:
             fact["narrows"] = sorted(set(self.narrowed))  # self.fields["board"].queryset = ... replaced
+        if self.attr_types:
+            fact["attr_types"] = self.attr_types
         return fact
 
     def _param_types(self) -> tuple[dict, dict]:
@@ -272,6 +275,9 @@ class _FunctionWalk:
                 field = _queryset_override(target)
                 if field:
                     self.narrowed.append(field)
+                made = _self_attribute_type(target, stmt.value)
+                if made:  # self._executor = InProcessExecutor(...): what self._executor.submit() calls
+                    self.attr_types[made[0]] = self.mod.qualify(made[1]) or made[1]
         elif isinstance(stmt, ast.AnnAssign):
             if stmt.value is not None:
                 self.bind(stmt.target, self.expr(stmt.value))
@@ -784,6 +790,16 @@ def _related_field(node) -> bool:
     short = (dotted(node.func) or "").rsplit(".", 1)[-1]
     return (short.endswith("RelatedField") or short in ("ModelChoiceField", "ModelMultipleChoiceField")) and any(
         k.arg == "queryset" for k in node.keywords)
+
+
+def _self_attribute_type(target, value) -> tuple[str, str] | None:
+    """``self.repo = DealRepo(...)`` -> ("repo", "DealRepo")."""
+    if (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self"
+            and isinstance(value, ast.Call)):
+        made = dotted(value.func)
+        if made and made.rsplit(".", 1)[-1][:1].isupper():
+            return target.attr, made
+    return None
 
 
 def _queryset_override(target) -> str | None:
