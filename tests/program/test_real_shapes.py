@@ -104,7 +104,8 @@ def test_a_sqlmodel_table_inherits_the_tenant_column_of_its_base(tmp_path):
 
 
 def test_a_write_that_matches_no_row_is_no_unscoped_write(tmp_path):
-    """``update(Job).where(false())`` only takes a lock (langflow's job dedupe)."""
+    """``update(Job).where(false())`` and an UPDATE that sets each column to itself only
+    take a lock (langflow's job dedupe and project locks); an UPDATE of every row is reported."""
     found = _project(tmp_path, {
         "tenantlint.yaml": "tenant_columns: [user_id]\n",
         "app/__init__.py": "",
@@ -132,7 +133,11 @@ def test_a_write_that_matches_no_row_is_no_unscoped_write(tmp_path):
 
 
             def reset_all(session):
-                session.execute(update(Job).values(id=Job.id))
+                session.execute(update(Job).values(user_id=0))
+
+
+            def lock_one(session, job_id):
+                session.execute(update(Job).where(Job.id == job_id).values(id=Job.id))
         """,
     })
     assert found == [("unscoped-write", "app/jobs.py", 11, "error")]
@@ -524,3 +529,37 @@ def test_sqlmodel_col_null_owner_rows_copied_owner_and_filtered_lists(tmp_path):
         ("unscoped-lookup", "app/api.py", 28, "error"),
         ("missing-tenant-filter", "app/api.py", 35, "error"),
     ]
+
+
+def test_a_fetch_by_a_list_of_ids_is_judged_by_where_the_ids_come_from(tmp_path):
+    """``Flow.id.in_(ids)`` is a fetch by primary keys: ids the client sent make it an IDOR
+    (several rows at once); ids a scoped query produced (langflow's project moves) do not."""
+    found = _project(tmp_path, {
+        "tenantlint.yaml": "tenant_columns: [user_id]\n",
+        "app/__init__.py": "",
+        "app/models.py": FLOW_MODELS,
+        "app/api.py": """
+            from fastapi import APIRouter, Depends
+            from sqlmodel import select
+
+            from .models import Flow
+
+            router = APIRouter()
+
+
+            async def signed_in():
+                return None
+
+
+            @router.post("/names")
+            async def names(ids: list[str], session, user=Depends(signed_in)):
+                return (await session.exec(select(Flow.name).where(Flow.id.in_(ids)))).all()
+
+
+            @router.post("/mine")
+            async def mine(session, user=Depends(signed_in)):
+                owned = (await session.exec(select(Flow.id).where(Flow.user_id == user.id))).all()
+                return (await session.exec(select(Flow.name).where(Flow.id.in_(owned)))).all()
+        """,
+    })
+    assert found == [("unscoped-lookup", "app/api.py", 15, "error")]

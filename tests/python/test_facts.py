@@ -303,3 +303,16 @@ def test_sqlalchemy_tables_and_fields():
     assert fields[("Customer", "email")]["type"] == "String"
     assert fields[("Customer", "api_token")]["type"] == "str"
     assert fields[("payments", "amount")]["type"] == "Integer"
+
+
+@pytest.mark.parametrize("name, secret", [
+    ("share_token", True), ("api_key", True), ("state_digest", True), ("browser_nonce_hash", True),
+    ("reset_token_digest", True), ("nonce", True), ("digest", False), ("name", False),
+    ("user_id", False), ("public_id", False),
+])
+def test_secret_columns_a_lookup_may_match_on(name, secret):
+    """Matching on a secret the caller presents (a token, an OAuth state digest) selects the
+    caller's own row: langflow's one-time OAuth states are matched by their digest."""
+    from tenantlint.extract.python.tree import is_secret_field
+
+    assert is_secret_field(name) is secret

@@ -313,6 +313,9 @@ class Predicates:
                 if name == "is_" and len(args) == 1 and isinstance(args[0], cst.Name) and args[0].value == "None" \
                         and self._tenant_attr(col[2]):
                     return self._unowned(key, col[2], Pred(entities={key}))
+                if name == "in_" and col[2] in PK_COLUMNS:  # Flow.id.in_(ids): a fetch by primary keys
+                    self.w.visit_args(expr, self.frame)
+                    return Pred(entities={key}, pk=True)
                 if name in ("has", "any") and self._tenant_attr(col[2]):
                     self.w.visit_args(expr, self.frame)
                     return Pred(scoped={key: ("join", f"{col[2]} relation filtered")}, entities={key})
@@ -437,6 +440,9 @@ def apply(w, value: QS, links: list[Link], start: int, frame):
             w.visit_args(call, frame)
             rec.use("read")
             terminal = True
+        elif name == "values" and rec.kind == "update" and _sets_columns_to_themselves(call):
+            w.visit_args(call, frame)
+            rec.scoped_by("direct", "sets each column to itself: changes no row (a lock)")
         elif name in PASS:
             w.visit_args(call, frame, force=("join", "subquery of another query"))
         elif name in ("union", "union_all", "except_", "intersect"):
@@ -452,6 +458,13 @@ def apply(w, value: QS, links: list[Link], start: int, frame):
     if i < len(links):
         w.rest(links, i, frame)
     return QS(rec, terminal=terminal)
+
+
+def _sets_columns_to_themselves(call: cst.Call) -> bool:
+    """``.values(description=Folder.description)``: an UPDATE taken for its row lock."""
+    if not call.args or any(a.keyword is None or a.star for a in call.args):
+        return False
+    return all(isinstance(a.value, cst.Attribute) and a.value.attr.value == a.keyword.value for a in call.args)
 
 
 def _merge(rec: Record, pred: Pred) -> None:

@@ -172,6 +172,7 @@ def is_secret_field(name: str) -> bool:
     ``client_secret``): matching on it selects the caller's own row, not another tenant's."""
     low = name.lower()
     return (low in ("token", "secret", "api_key", "apikey", "nonce", "key_hash", "token_hash", "secret_hash",
-                    "access_key", "activation_key", "session_key", "otp_secret")
-            or low.endswith(("_token", "_secret", "_token_hash", "_key_hash", "_secret_hash", "_api_key"))
+                    "access_key", "activation_key", "session_key", "otp_secret", "state_digest", "nonce_hash")
+            or low.endswith(("_token", "_secret", "_token_hash", "_key_hash", "_secret_hash", "_api_key",
+                             "_nonce", "_nonce_hash", "_token_digest", "_secret_digest", "_state_digest"))
             or low.startswith(("token_", "secret_")))
