@@ -563,3 +563,44 @@ def test_a_fetch_by_a_list_of_ids_is_judged_by_where_the_ids_come_from(tmp_path)
         """,
     })
     assert found == [("unscoped-lookup", "app/api.py", 15, "error")]
+
+
+def test_a_conditional_expression_keeps_the_provenance_of_its_branches(tmp_path):
+    """langflow's ``operation(record_or_id)``: ``x.id if isinstance(x, Row) else UUID(str(x))``
+    is the row's id or the given id, never "unknown" because of the isinstance() test."""
+    found = _project(tmp_path, {
+        "tenantlint.yaml": "tenant_columns: [user_id]\n",
+        "app/__init__.py": "",
+        "app/models.py": FLOW_MODELS,
+        "app/api.py": """
+            from uuid import UUID
+
+            from fastapi import APIRouter, Depends
+            from sqlmodel import select
+
+            from .models import Flow
+
+            router = APIRouter()
+
+
+            async def signed_in():
+                return None
+
+
+            async def operation(session, flow_or_id):
+                flow_id = flow_or_id.id if isinstance(flow_or_id, Flow) else UUID(str(flow_or_id))
+                return await session.get(Flow, flow_id)
+
+
+            @router.get("/own/{name}")
+            async def own(name: str, session, user=Depends(signed_in)):
+                flow = (await session.exec(select(Flow).where(Flow.user_id == user.id, Flow.name == name))).first()
+                return await operation(session, flow)
+
+
+            @router.get("/any/{flow_id}")
+            async def any_flow(flow_id: str, session, user=Depends(signed_in)):
+                return await operation(session, flow_id)
+        """,
+    })
+    assert found == [("unscoped-lookup", "app/api.py", 28, "error")]

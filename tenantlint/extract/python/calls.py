@@ -384,6 +384,9 @@ class _FunctionWalk:
             return self.access(node)
         if isinstance(node, ast.Lambda):
             return [["?"]]
+        if isinstance(node, ast.IfExp):  # x.id if isinstance(x, Row) else UUID(x): the test is no value
+            self.expr(node.test)
+            return _dedupe([*self.expr(node.body), *self.expr(node.orelse)]) or [["?"]]
         leaves: list = []
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.expr):
