@@ -83,6 +83,8 @@ class Contexts:
                 if name and route.get("auth"):
                     self.auth.setdefault(name, list(route["auth"]))
             if found in g.classes:
+                if self._admin_bases(found):  # GlobalSyncView(AdministratorPermissionRequiredMixin, SyncView)
+                    kind = "admin"
                 self.routed_classes.setdefault(found, kind)
                 for m in g.class_methods(found):
                     self._mark(m, kind, reason)
@@ -144,13 +146,18 @@ class Contexts:
                 return True
         cls = fn.get("class")
         if cls:
-            if any(any(m in b.rsplit(".", 1)[-1].lower() for m in markers) for b in g.bases_of(cls)):
-                return True  # AdministratorPermissionRequiredMixin, StaffRequiredMixin
+            if self._admin_bases(cls):
+                return True
             for c in g.class_chain(cls):
                 perms = (g.classes.get(c, {}).get("attrs") or {}).get("permission_classes") or []
                 if any(any(w in p.rsplit(".", 1)[-1].lower() for w in ADMIN_PERMISSION_WORDS) for p in perms):
                     return True
         return False
+
+    def _admin_bases(self, cls: str) -> bool:
+        """A base that only staff pass: AdministratorPermissionRequiredMixin, StaffRequiredMixin."""
+        markers = tuple(w.lower() for w in self.config_list("admin_markers")) + ("admin", "staff", "superuser")
+        return any(any(m in b.rsplit(".", 1)[-1].lower() for m in markers) for b in self.graph.bases_of(cls))
 
     def _admin_function(self, name: str | None, depth: int) -> bool:
         """A dependency or decorator that denies unless the caller is staff/admin, itself or

@@ -137,17 +137,23 @@ class _Judge:
                 sites.append(self._site(q, name, keys, state, path, kind, guard))
             elif not handoff or self._request_key(name, keys, state, entry):
                 sites.append(self._site(q, name, keys, state, path, kind))
-            if entry != "background":
+            if entry == "admin" and into and len(path) < MAX_DEPTH:
+                pass  # a method an admin view inherits may serve other views through their calls (super())
+            elif entry != "background":
                 return
-            # Request data handed to the job: judged in the request context, at the hand-over.
-            into = [e for e in self.g.into.get(name, ()) if e.kind == "handoff"]
-            handoff = True
+            else:
+                # Request data handed to the job: judged in the request context, at the hand-over.
+                into = [e for e in self.g.into.get(name, ()) if e.kind == "handoff"]
+                handoff = True
         for e in into:
             if e.caller in seen or e.caller == name:
                 continue
             caller = self.g.functions[e.caller]
             new_keys, new_state = self._map(caller, self.g.functions[name], e, keys, state)
             row_guard = self._row_guard(e.caller, [e.call]) if e.call >= 0 else None
+            narrowed = caller["calls"][e.call].get("narrowed") if e.call >= 0 else None
+            if narrowed and row_guard is None:  # super().get_queryset().filter(event=...)
+                row_guard = {"kind": "narrowed", "reason": f"the caller filters the rows by the tenant at line {narrowed}"}
             key_guard = self._key_guard(e.caller, new_keys, new_state)
             self._walk(q, e.caller, new_keys, new_state, [e, *path], sites, seen | {name},
                        row_guard or key_guard, handoff)

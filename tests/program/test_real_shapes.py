@@ -604,3 +604,58 @@ def test_a_conditional_expression_keeps_the_provenance_of_its_branches(tmp_path)
         """,
     })
     assert found == [("unscoped-lookup", "app/api.py", 28, "error")]
+
+
+def test_a_base_view_whose_subclasses_narrow_or_gate_its_queryset(tmp_path):
+    """pretix's FailedSyncJobsView: the base lists every row; the routed subclasses either
+    narrow ``super().get_queryset()`` to their organization or are administrator views
+    (info). A subclass that neither narrows nor gates is reported at its call into the base."""
+    found = _project(tmp_path, {
+        "tenantlint.yaml": "tenant_columns: [organization_id]\nglobal_tables: [Organization]\n",
+        "app/__init__.py": "",
+        "app/models.py": DRF_MODELS,
+        "app/views.py": """
+            from django.views.generic import ListView
+
+            from .mixins import AdministratorPermissionRequiredMixin
+            from .models import Project
+
+
+            class Jobs:
+                def get_queryset(self):
+                    return Project.objects.filter(name__startswith="x")
+
+
+            class GlobalJobs(AdministratorPermissionRequiredMixin, Jobs, ListView):
+                pass
+
+
+            class OrganizationJobs(Jobs, ListView):
+                def get_queryset(self):
+                    return super().get_queryset().filter(organization=self.request.organization)
+
+
+            class LeakyJobs(Jobs, ListView):
+                def get_queryset(self):
+                    return super().get_queryset().order_by("name")
+        """,
+        "app/mixins.py": """
+            class AdministratorPermissionRequiredMixin:
+                pass
+        """,
+        "app/urls.py": """
+            from django.urls import path
+
+            from . import views
+
+            urlpatterns = [
+                path("global/", views.GlobalJobs.as_view()),
+                path("org/", views.OrganizationJobs.as_view()),
+                path("leak/", views.LeakyJobs.as_view()),
+            ]
+        """,
+    })
+    assert found == [
+        ("missing-tenant-filter", "app/views.py", 9, "info"),  # GlobalJobs: administrators only
+        ("missing-tenant-filter", "app/views.py", 23, "error"),  # LeakyJobs
+    ]

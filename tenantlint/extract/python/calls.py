@@ -54,6 +54,8 @@ CALLER_NAMES = {"current_user", "user", "me", "viewer", "principal", "g"}
 # Calls whose result is their argument, as far as provenance goes.
 TRANSPARENT = {"int", "str", "UUID", "uuid.UUID", "float", "list", "tuple", "set", "sorted", "frozenset",
                "Q", "F", "Value", "and_", "or_", "not_", "dict", "bool"}
+# Query methods that narrow the rows of their receiver (a queryset or statement a call returned).
+NARROWING = {"filter", "where", "filter_by"}
 # Calls that run the coroutine they are given as a task of its own.
 SPAWNERS = {"create_task", "ensure_future", "run_coroutine_threadsafe", "start_soon", "spawn"}
 # Calls that raise unless the caller may use the object they are given.
@@ -498,6 +500,13 @@ class _FunctionWalk:
             fact["receiver"] = receiver
         self.calls.append(fact)
         index = len(self.calls) - 1
+        method = func.attr if isinstance(func, ast.Attribute) else short
+        if method in NARROWING and self._tenant_filter(node):
+            # super().get_queryset().filter(event=...): the rows that call returns are narrowed here
+            held = receiver if receiver is not None else self.env.get((name or "").split(".")[0], [])
+            for leaf in held:
+                if leaf[0] == "call" and leaf[1] < index:
+                    self.calls[leaf[1]]["narrowed"] = node.lineno
         if short in PERMISSION_CALLS:  # check_object_permissions(request, obj), user.has_perm("x", obj)
             self.check(node.lineno, [leaf for a in args for leaf in a if leaf[0] in ("call", "row", "p")
                                      and not (leaf[0] == "p" and leaf[1] in ("request", "self", "user"))])
@@ -508,6 +517,18 @@ class _FunctionWalk:
             tainted = [leaf for a in [*args, *kw.values()] for leaf in a if leaf[0] in ("r", "p")]
             return [["call", index], *_dedupe(tainted)]
         return [["call", index]]
+
+    def _tenant_filter(self, node: ast.Call) -> bool:
+        """``filter(event=...)``, ``filter(event__organizer=...)``, ``where(Deal.account_id == x)``."""
+        if any(k.arg and self.file.is_tenant_attr(k.arg.split("__")[0]) for k in node.keywords):
+            return True
+        for arg in node.args:
+            if isinstance(arg, ast.Compare) and len(arg.ops) == 1 and isinstance(arg.ops[0], (ast.Eq, ast.In)):
+                for side in (arg.left, arg.comparators[0]):
+                    side = _unwrap_col(side)
+                    if isinstance(side, ast.Attribute) and self.file.is_tenant_attr(side.attr):
+                        return True
+        return False
 
     def _callee(self, func, name: str | None) -> str:
         if name is None:
@@ -668,6 +689,14 @@ def _short(node) -> str:
     """A condition as the message quotes it (bounded)."""
     text = " ".join(ast.unparse(node).split())
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _unwrap_col(node):
+    """``col(Deal.account_id)`` (SQLModel) -> ``Deal.account_id``."""
+    while (isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords
+           and (dotted(node.func) or "").rsplit(".", 1)[-1] == "col"):
+        node = node.args[0]
+    return node
 
 
 def _unwrap(node):
