@@ -87,7 +87,8 @@ class Contexts:
                     kind = "admin"
                 self.routed_classes.setdefault(found, kind)
                 for m in g.class_methods(found):
-                    self._mark(m, kind, reason)
+                    if self._serves_requests(m):
+                        self._mark(m, kind, reason)
                 self._class_attrs(found, kind, reason)
             elif found in g.functions:
                 self._mark(found, kind, reason)
@@ -109,7 +110,7 @@ class Contexts:
                 bases = [b.rsplit(".", 1)[-1] for b in g.bases_of(cls)]
                 if any(b.endswith(ADMIN_BASES) for b in bases):
                     self._mark(name, "admin", "Django admin")
-                elif any(b.endswith(REQUEST_BASES) for b in bases):
+                elif any(b.endswith(REQUEST_BASES) for b in bases) and self._serves_requests(name):
                     self._mark(name, "request", f"{cls.rsplit('.', 1)[-1]} ({bases[0]})")
                     self._class_attrs(cls, "request", f"{cls.rsplit('.', 1)[-1]} ({bases[0]})")
         for name, fn in g.functions.items():
@@ -153,6 +154,14 @@ class Contexts:
                 if any(any(w in p.rsplit(".", 1)[-1].lower() for w in ADMIN_PERMISSION_WORDS) for p in perms):
                     return True
         return False
+
+    def _serves_requests(self, method: str) -> bool:
+        """A method of a view, serializer or permission class that the framework calls: not a
+        helper of the class (``_create_batch(self, project)``), whose parameters are no URL
+        keywords and which is reached through the methods that call it."""
+        short = method.rsplit(".", 1)[-1]
+        return not short.startswith("_") or short.startswith("__") or not any(
+            e.kind == "call" for e in self.graph.into.get(method, ()))
 
     def _admin_bases(self, cls: str) -> bool:
         """A base that only staff pass: AdministratorPermissionRequiredMixin, StaffRequiredMixin."""

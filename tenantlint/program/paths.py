@@ -254,9 +254,10 @@ class _Judge:
         for leaf in leaves:
             kind = leaf[0]
             if kind == "p":
-                if leaf[1] in ("self", "cls") or leaf[1] in deps:
+                if leaf[1] in ("self", "cls", "queryset", "qs") or leaf[1] in deps:
                     # An attribute of the model instance or of the view's state (request data is
-                    # an "r" leaf), or what a dependency returned (judged in the dependency).
+                    # an "r" leaf), rows a caller selected, or what a dependency returned (each
+                    # judged where it was fetched).
                     state["server"] = True
                 elif leaf[1] not in not_keys:
                     keys.add(leaf[1])

@@ -659,3 +659,42 @@ def test_a_base_view_whose_subclasses_narrow_or_gate_its_queryset(tmp_path):
         ("missing-tenant-filter", "app/views.py", 9, "info"),  # GlobalJobs: administrators only
         ("missing-tenant-filter", "app/views.py", 23, "error"),  # LeakyJobs
     ]
+
+
+def test_a_views_private_helper_is_reached_through_its_handler(tmp_path):
+    """label-studio's ``_create_memory_efficient(self, project)``: a private helper of a view
+    is no handler; its ``project`` is the row the handler fetched with scope, so the foreign
+    key written from ``project.id`` is the server's. The same helper given the request's
+    id is reported at the handler's call."""
+    found = _project(tmp_path, {
+        "tenantlint.yaml": "tenant_columns: [organization_id, project_id]\nglobal_tables: [Organization]\n",
+        "app/__init__.py": "",
+        "app/models.py": DRF_MODELS + """
+
+    class Prediction(models.Model):
+        project = models.ForeignKey(Project, on_delete=models.CASCADE)
+""",
+        "app/views.py": """
+            from rest_framework.views import APIView
+
+            from .models import Prediction, Project
+
+
+            class Import(APIView):
+                def post(self, request, pk):
+                    project = Project.objects.get(pk=pk, organization=request.user.organization)
+                    self._create(project.id)
+                    self._create(request.data["project"])
+
+                def _create(self, project_id):
+                    Prediction.objects.create(project_id=project_id)
+        """,
+        "app/urls.py": """
+            from django.urls import path
+
+            from . import views
+
+            urlpatterns = [path("import/<int:pk>/", views.Import.as_view())]
+        """,
+    })
+    assert found == [("unscoped-write", "app/views.py", 10, "error")]
