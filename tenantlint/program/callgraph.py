@@ -190,21 +190,21 @@ class CallGraph:
                 kind = "handoff" if call.get("spawned") else kind
                 self.edges.append(Edge(name, target, i, kind, shift, admin))
             for value in call.get("values", []):  # functions passed as values
-                found = self._callable(value)
+                found = self.resolve_callable(value)
                 if found and found != name and not any(t[0] == found for t in targets):
                     launcher = call["callee"].rsplit(".", 1)[-1] in LAUNCHERS
                     self.edges.append(Edge(name, found, i, "handoff" if launcher else "value",
                                            _position_of(call, value) + 1 if launcher else 0, admin))
         for dep in (fn.get("deps") or {}).values():
-            found = self._callable(dep)
+            found = self.resolve_callable(dep)
             if found:
                 self.edges.append(Edge(name, found, -1, "framework"))
         for deco in fn.get("decorators", []):
-            found = self._callable(deco)
+            found = self.resolve_callable(deco)
             if found and found != name:
                 self.edges.append(Edge(name, found, -1, "framework"))
 
-    def _callable(self, ref: str) -> str | None:
+    def resolve_callable(self, ref: str) -> str | None:
         """A function, or a class's ``__call__``/``__init__`` for a class used as a callable."""
         found = self.find(ref)
         if found in self.functions:
@@ -250,7 +250,7 @@ class CallGraph:
             return self._by_name(short)
         if short in HANDOFF_METHODS and "." in callee:
             base = callee.rsplit(".", 1)[0]
-            found = self._callable(base)
+            found = self.resolve_callable(base)
             if found:
                 return [(found, "handoff", 0)]
         found = self.find(callee)

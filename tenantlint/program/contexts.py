@@ -213,15 +213,15 @@ class Contexts:
                 callee_short = call["callee"].rsplit(".", 1)[-1]
                 if callee_short == "RunPython":
                     for value in call.get("values", []):
-                        self._mark(g._callable(value), "migration", "RunPython")
+                        self._mark(g.resolve_callable(value), "migration", "RunPython")
                 elif callee_short in launchers or call["callee"] in launchers:
                     for value in call.get("values", []):
-                        self._mark(g._callable(value), "background", f"started by {callee_short}()")
+                        self._mark(g.resolve_callable(value), "background", f"started by {callee_short}()")
         for script in self.scripts:
             self._mark(g.find(script), "command", "console script")
         for cls in g.classes.values():
             for target in cls.get("runs", []):
-                self._mark(g._callable(target), "migration", "RunPython")
+                self._mark(g.resolve_callable(target), "migration", "RunPython")
         for e in g.edges:
             if e.kind == "handoff":
                 self._mark(e.callee, "background", f"started by {e.caller.rsplit('.', 1)[-1]}()")

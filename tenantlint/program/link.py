@@ -50,7 +50,7 @@ def link(files: list[dict], config: Config, scripts: list[str] = ()) -> dict:
     graph = CallGraph(files)
     for query in foreign_key_writes(graph, models, tables):
         queries.append({**query, "index": len(queries)})
-    routes = link_routes(files, queries, config)  # also marks exports and each query's route
+    routes = link_routes(files, queries, config, graph)  # also marks exports and each query's route
     judge(queries, graph, Contexts(graph, routes, config, scripts), config)
     return {"version": 1, "tables": tables, "queries": queries, "routes": routes, "fields": fields}
 

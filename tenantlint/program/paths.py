@@ -277,6 +277,9 @@ class _Judge:
                 state["opaque"] = True
             return set(), state
         if e.call < 0:  # a dependency or decorator: FastAPI fills parameters by name
+            if self._is_dependency(caller, e.callee):
+                # What the handler does not pass, FastAPI takes from the request (path, query).
+                state["request"] += [k for k in sorted(keys) if k not in caller["params"]]
             return {k for k in keys if k in caller["params"]}, state
         call = caller["calls"][e.call]
         leaves = []
@@ -290,6 +293,9 @@ class _Judge:
         state["unknown"] = state["unknown"] or found["unknown"]
         state["server"] = state["server"] or found["server"]
         return new_keys, state
+
+    def _is_dependency(self, fn: dict, callee: str) -> bool:
+        return any(self.g.resolve_callable(ref) == callee for ref in (fn.get("deps") or {}).values())
 
     def _request_key(self, name: str, keys: set, state: dict, entry: str | None) -> bool:
         if state["request"]:

@@ -10,6 +10,7 @@ cannot see (a base class outside the scan, a permission list built by a function
 
 from __future__ import annotations
 
+from tenantlint.extract.web.auth import dependency_word
 from tenantlint.extract.web.handlers import HTTP_METHODS, VIEWSET_ACTIONS
 
 VERBS = {*HTTP_METHODS, *VIEWSET_ACTIONS}
@@ -89,4 +90,27 @@ def _permission_classes(classes: list[dict], method: dict | None) -> dict | None
     for c in classes:
         if c.get("permission_classes") is not None:
             return c["permission_classes"]
+    return None
+
+
+def nested_dependency_auth(graph, handler: str | None, depth: int = 3) -> str | None:
+    """A FastAPI dependency of the handler that itself depends on the caller's identity
+    (``flow = Depends(get_flow)`` where ``get_flow(user=Depends(current_user))``): the
+    route is authenticated through it. Returns a marker naming the chain, or None."""
+    found = graph.find(handler)
+    if found not in graph.functions:
+        return None
+    return _identity_dependency(graph, found, depth, [])
+
+
+def _identity_dependency(graph, name: str, depth: int, chain: list[str]) -> str | None:
+    for target in (graph.functions[name].get("deps") or {}).values():
+        dep = graph.resolve_callable(target)
+        label = target.rsplit(".", 1)[-1]
+        if chain and dependency_word(label):
+            return " → ".join(f"Depends({c})" for c in [*chain, label])
+        if dep and dep not in chain and depth > 0:
+            marker = _identity_dependency(graph, dep, depth - 1, [*chain, label])
+            if marker:
+                return marker
     return None

@@ -14,15 +14,16 @@ web facts: :mod:`tenantlint.program.webproject`.
 from __future__ import annotations
 
 from tenantlint.config import Config
-from tenantlint.program.route_auth import class_auth, function_auth
+from tenantlint.program.route_auth import class_auth, function_auth, nested_dependency_auth
 from tenantlint.extract.web.handlers import HTTP_METHODS, VIEWSET_ACTIONS
 from tenantlint.extract.web.words import export_word
 from tenantlint.program.webproject import Project, by_suffix, display, join
 
 
-def link_routes(files: list[dict], queries: list[dict], config: Config) -> list[dict]:
+def link_routes(files: list[dict], queries: list[dict], config: Config, graph=None) -> list[dict]:
     """``input.routes``. Also marks the queries that export rows (:mod:`tenantlint.program.exports`)
-    and sets each query's ``route`` (None outside handlers)."""
+    and sets each query's ``route`` (None outside handlers). With the call graph, a route
+    authenticated through a dependency of a dependency counts as authenticated."""
     from tenantlint.program.exports import mark_exports
 
     project = Project(files)
@@ -33,6 +34,8 @@ def link_routes(files: list[dict], queries: list[dict], config: Config) -> list[
         routes += built
         routed |= {r["_handler_name"] for r in built if r.get("_handler_name")}
     routes += _unrouted(project, routed, config)
+    if graph is not None:
+        _nested_dependency_auth(routes, graph)
     _attach_queries(routes, queries)
     mark_exports(project, routes, queries, config)
     _summaries(routes, queries)
@@ -40,6 +43,18 @@ def link_routes(files: list[dict], queries: list[dict], config: Config) -> list[
         for key in [k for k in r if k.startswith("_")]:
             del r[key]
     return routes
+
+
+def _nested_dependency_auth(routes: list[dict], graph) -> None:
+    """Routes whose handler reaches the caller's identity through a dependency of a
+    dependency are authenticated (the per-file facts see only the handler's own)."""
+    for route in routes:
+        if route.get("authenticated"):
+            continue
+        marker = nested_dependency_auth(graph, route.get("handler"))
+        if marker:
+            route["authenticated"] = True
+            route["auth"] = [*route.get("auth", []), marker]
 
 
 # -- one registration -> routes -------------------------------------------------------------

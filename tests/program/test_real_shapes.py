@@ -698,3 +698,92 @@ def test_a_views_private_helper_is_reached_through_its_handler(tmp_path):
         """,
     })
     assert found == [("unscoped-write", "app/views.py", 10, "error")]
+
+
+def test_a_dependency_fetching_by_the_paths_id_is_judged_at_the_handlers_that_use_it(tmp_path):
+    """langflow's ``get_flow`` dependency: FastAPI fills its ``flow_id`` from the path of
+    each handler that depends on it. With its owner check, nothing; with the check deleted
+    (the removed-guard experiment), an IDOR at each handler that depends on it."""
+    api = """
+        from typing import Annotated
+        from uuid import UUID
+
+        from fastapi import APIRouter, Depends, HTTPException
+
+        from .models import Flow
+
+        router = APIRouter()
+
+
+        async def current_user():
+            return None
+
+
+        async def get_flow(flow_id: UUID, session, user=Depends(current_user)):
+            flow = await session.get(Flow, flow_id)
+            if not flow or flow.user_id != user.id:
+                raise HTTPException(status_code=404)
+            return flow
+
+
+        @router.get("/files/{flow_id}/{name}")
+        async def download(name: str, flow: Annotated[Flow, Depends(get_flow)]):
+            return name
+
+
+        @router.get("/images/{flow_id}/{name}")
+        async def image(name: str, flow=Depends(get_flow)):
+            return name
+    """
+    files = {"tenantlint.yaml": "tenant_columns: [user_id]\n", "app/__init__.py": "", "app/models.py": FLOW_MODELS,
+             "app/api.py": api}
+    assert _project(tmp_path / "checked", files) == []
+    unchecked = api.replace("            if not flow or flow.user_id != user.id:\n"
+                            "                raise HTTPException(status_code=404)\n", "")
+    assert unchecked != api
+    assert _project(tmp_path / "unchecked", {**files, "app/api.py": unchecked}) == [
+        ("unscoped-lookup", "app/api.py", 21, "error"),
+        ("unscoped-lookup", "app/api.py", 26, "error"),
+    ]
+
+
+def test_authentication_through_a_dependency_of_a_dependency(tmp_path):
+    """A download route whose only dependency loads the flow for the current user is
+    authenticated through it; one whose dependencies never reach the caller is not."""
+    found = _project(tmp_path, {
+        "tenantlint.yaml": "tenant_columns: [user_id]\n",
+        "app/__init__.py": "",
+        "app/models.py": FLOW_MODELS,
+        "app/api.py": """
+            from fastapi import APIRouter, Depends
+
+            router = APIRouter()
+
+
+            async def current_user():
+                return None
+
+
+            async def settings():
+                return {}
+
+
+            async def owned_flow(flow_id: str, user=Depends(current_user)):
+                return flow_id
+
+
+            async def database(config=Depends(settings)):
+                return config
+
+
+            @router.get("/download/{flow_id}")
+            async def download(flow=Depends(owned_flow)):
+                return flow
+
+
+            @router.get("/export/all")
+            async def export_all(db=Depends(database)):
+                return db
+        """,
+    })
+    assert found == [("unprotected-export-endpoint", "app/api.py", 28, "error")]

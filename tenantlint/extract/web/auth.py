@@ -46,6 +46,11 @@ _SECURITY_SCHEMES = {"OAuth2PasswordBearer", "OAuth2AuthorizationCodeBearer", "O
                      "HTTPDigest", "APIKeyHeader", "APIKeyQuery", "APIKeyCookie", "OpenIdConnect", "SecurityScopes"}
 
 
+def dependency_word(name: str) -> bool:
+    """A dependency named for the caller's identity (``current_user``, ``verify_token``)."""
+    return bool(_DEPENDENCY_WORDS.search(name))
+
+
 def auth_name(name: str | None, config) -> bool:
     """Does a decorator (or wrapper) of this name require authentication?"""
     simple = last(name)
