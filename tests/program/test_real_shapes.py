@@ -787,3 +787,44 @@ def test_authentication_through_a_dependency_of_a_dependency(tmp_path):
         """,
     })
     assert found == [("unprotected-export-endpoint", "app/api.py", 28, "error")]
+
+
+def test_a_dependency_alias_re_exported_by_a_package(tmp_path):
+    """``CurrentUser = Annotated[User, Depends(current_user)]`` in ``app/deps/core.py``,
+    imported as ``from app.deps import CurrentUser``: the handler's download route is
+    authenticated through ``owned_flow``'s ``CurrentUser`` parameter."""
+    found = _project(tmp_path, {
+        "tenantlint.yaml": "tenant_columns: [user_id]\n",
+        "app/__init__.py": "",
+        "app/models.py": FLOW_MODELS,
+        "app/deps/__init__.py": "from .core import CurrentUser\n",
+        "app/deps/core.py": """
+            from typing import Annotated
+
+            from fastapi import Depends
+
+
+            async def current_user():
+                return None
+
+
+            CurrentUser = Annotated[dict, Depends(current_user)]
+        """,
+        "app/api.py": """
+            from fastapi import APIRouter, Depends
+
+            from app.deps import CurrentUser
+
+            router = APIRouter()
+
+
+            async def owned_flow(flow_id: str, user: CurrentUser):
+                return flow_id
+
+
+            @router.get("/download/{flow_id}")
+            async def download(flow=Depends(owned_flow)):
+                return flow
+        """,
+    })
+    assert found == []
