@@ -58,6 +58,13 @@
 #                                        user=request.user).exists()
 #
 #   contact = repo.get_contact(session, deal.owner_id)  # a key read from a checked row
+#
+#   class CardSerializer(serializers.ModelSerializer):    # a validator of a related field
+#       board = serializers.PrimaryKeyRelatedField(queryset=Board.objects.all())
+#       def validate_board(self, board):
+#           if board.team_id != self.context["request"].user.team_id:
+#               raise serializers.ValidationError("no such board")
+#           return board
 #   ```
 #   A helper outside the scanned tree is declared in config:
 #   `guards: [{function: "mylib.authorize", checks: [1]}]`. An `or` of checks guards
