@@ -94,11 +94,12 @@ def test_cli_jobs_output_is_identical(tmp_path):
     assert not (tree / ".tenantlint_cache").exists()
 
 
-def test_few_changed_files_of_a_cached_tree_parse_in_process(tmp_path):
+def test_few_changed_files_of_a_cached_tree_parse_in_process(tmp_path, monkeypatch):
     """A pre-commit run: the cache holds the tree, two files changed. Forking a process
     that holds the cached facts costs more than parsing two files, so no worker starts;
-    a cold scan of the same bytes does use workers."""
-    body = "from app.models import Deal\n\ndef get(i):\n    return Deal.objects.get(pk=i)\n" * 1200
+    a cold scan of the same bytes does use workers. (Sizes scaled down by the minimum.)"""
+    monkeypatch.setattr(runner, "MIN_PARALLEL_BYTES", 8_000)
+    body = "from app.models import Deal\n\ndef get(i):\n    return Deal.objects.get(pk=i)\n" * 120
     for i in range(12):
         (tmp_path / f"m{i}.py").write_text(body + f"# {i}\n")
     config = load_config(start=tmp_path)
