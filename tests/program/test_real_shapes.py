@@ -402,6 +402,8 @@ FLOW_MODELS = """
         user_id: UUID = Field(index=True)
         name: str
 """
+# A FastAPI + SQLModel project whose tenant is the owning user (langflow's shape).
+FLOW_APP = {"tenantlint.yaml": "tenant_columns: [user_id]\n", "app/__init__.py": "", "app/models.py": FLOW_MODELS}
 
 
 def test_ids_the_caller_cannot_choose_make_no_idor(tmp_path):
@@ -409,9 +411,7 @@ def test_ids_the_caller_cannot_choose_make_no_idor(tmp_path):
     id, and a probe by ``uuid.uuid4()`` are no IDOR; an id decoded from the URL by a
     helper still is the URL's id."""
     found = _project(tmp_path, {
-        "tenantlint.yaml": "tenant_columns: [user_id]\n",
-        "app/__init__.py": "",
-        "app/models.py": FLOW_MODELS,
+        **FLOW_APP,
         "app/api.py": """
             import uuid
             from typing import Annotated
@@ -515,8 +515,7 @@ def test_sqlmodel_col_null_owner_rows_copied_owner_and_filtered_lists(tmp_path):
             rows = [r for r in rows if r.user_id == current_user.id]
             return rows
     """
-    files = {"tenantlint.yaml": "tenant_columns: [user_id]\n", "app/__init__.py": "", "app/models.py": FLOW_MODELS,
-             "app/api.py": api}
+    files = {**FLOW_APP, "app/api.py": api}
     assert _project(tmp_path / "safe", files) == []
     unsafe = (api.replace(".where(col(Flow.user_id) == current_user.id)", "")
               .replace(", Flow.user_id.is_(None)", "")
@@ -535,9 +534,7 @@ def test_a_fetch_by_a_list_of_ids_is_judged_by_where_the_ids_come_from(tmp_path)
     """``Flow.id.in_(ids)`` is a fetch by primary keys: ids the client sent make it an IDOR
     (several rows at once); ids a scoped query produced (langflow's project moves) do not."""
     found = _project(tmp_path, {
-        "tenantlint.yaml": "tenant_columns: [user_id]\n",
-        "app/__init__.py": "",
-        "app/models.py": FLOW_MODELS,
+        **FLOW_APP,
         "app/api.py": """
             from fastapi import APIRouter, Depends
             from sqlmodel import select
@@ -569,9 +566,7 @@ def test_a_conditional_expression_keeps_the_provenance_of_its_branches(tmp_path)
     """langflow's ``operation(record_or_id)``: ``x.id if isinstance(x, Row) else UUID(str(x))``
     is the row's id or the given id, never "unknown" because of the isinstance() test."""
     found = _project(tmp_path, {
-        "tenantlint.yaml": "tenant_columns: [user_id]\n",
-        "app/__init__.py": "",
-        "app/models.py": FLOW_MODELS,
+        **FLOW_APP,
         "app/api.py": """
             from uuid import UUID
 
@@ -735,8 +730,7 @@ def test_a_dependency_fetching_by_the_paths_id_is_judged_at_the_handlers_that_us
         async def image(name: str, flow=Depends(get_flow)):
             return name
     """
-    files = {"tenantlint.yaml": "tenant_columns: [user_id]\n", "app/__init__.py": "", "app/models.py": FLOW_MODELS,
-             "app/api.py": api}
+    files = {**FLOW_APP, "app/api.py": api}
     assert _project(tmp_path / "checked", files) == []
     unchecked = api.replace("            if not flow or flow.user_id != user.id:\n"
                             "                raise HTTPException(status_code=404)\n", "")
@@ -751,9 +745,7 @@ def test_authentication_through_a_dependency_of_a_dependency(tmp_path):
     """A download route whose only dependency loads the flow for the current user is
     authenticated through it; one whose dependencies never reach the caller is not."""
     found = _project(tmp_path, {
-        "tenantlint.yaml": "tenant_columns: [user_id]\n",
-        "app/__init__.py": "",
-        "app/models.py": FLOW_MODELS,
+        **FLOW_APP,
         "app/api.py": """
             from fastapi import APIRouter, Depends
 
@@ -794,9 +786,7 @@ def test_a_dependency_alias_re_exported_by_a_package(tmp_path):
     imported as ``from app.deps import CurrentUser``: the handler's download route is
     authenticated through ``owned_flow``'s ``CurrentUser`` parameter."""
     found = _project(tmp_path, {
-        "tenantlint.yaml": "tenant_columns: [user_id]\n",
-        "app/__init__.py": "",
-        "app/models.py": FLOW_MODELS,
+        **FLOW_APP,
         "app/deps/__init__.py": "from .core import CurrentUser\n",
         "app/deps/core.py": """
             from typing import Annotated
