@@ -137,14 +137,13 @@ class _Judge:
                 sites.append(self._site(q, name, keys, state, path, kind, guard))
             elif not handoff or self._request_key(name, keys, state, entry):
                 sites.append(self._site(q, name, keys, state, path, kind))
-            if entry == "admin" and into and len(path) < MAX_DEPTH:
-                pass  # a method an admin view inherits may serve other views through their calls (super())
-            elif entry != "background":
-                return
-            else:
+            if entry == "background":
                 # Request data handed to the job: judged in the request context, at the hand-over.
                 into = [e for e in self.g.into.get(name, ()) if e.kind == "handoff"]
                 handoff = True
+            elif not (entry == "admin" and into and len(path) < MAX_DEPTH):
+                return
+            # else: a method an admin view inherits may serve other views that call it (super())
         for e in into:
             if e.caller in seen or e.caller == name:
                 continue

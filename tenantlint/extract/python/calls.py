@@ -12,7 +12,15 @@ their enclosing function (``crm.views.DealView.get``)::
      "calls": [Call], "checks": [Check],
      "other_checks": [{"line", "text"}],   # denials that tie nothing to the tenant (for messages)
      "admin_check": bool,      # denies unless the caller is staff/superuser/admin
+     "narrows": ["board"],     # related fields whose queryset it replaces (self.fields["board"].queryset = ...)
+     "attr_types": {"repo": "crm.repo.DealRepo"},  # self.repo = DealRepo(...)
      "main": bool}             # the pseudo-function of ``if __name__ == "__main__":``
+
+    Class:  {"name", "line", "bases", "decorators", "attrs": {name: [qualified names]},
+             "related_fields": [{"name", "line", "end_line"}],  # PrimaryKeyRelatedField(queryset=...)
+             "runs": [RunPython targets]}
+    Module: "instances" (``Deals = DealTable()``), "dep_aliases" (``CurrentUser =
+            Annotated[User, Depends(current_user)]`` -> the dependency)
 
     Call:  {"callee": "crm.repository.get_deal" (qualified) | "self.m" | "super.m" | "param:repo.m"
                       (a parameter's method) | "var:deal.m" (a local's) | "?.m" (a chained call's),
@@ -21,6 +29,7 @@ their enclosing function (``crm.views.DealView.get``)::
             "admin": bool,        # under ``if user.is_superuser:``
             "spawned": bool,      # inside asyncio.create_task(...): runs as a job
             "receiver": [Leaf],   # of a "?.m" call: what it is called on
+            "narrowed": line,     # its result is filtered by the tenant there (.filter(event=...))
             "values": [qualified names passed as values (functions handed along)]}
     Check: {"line", "verifies": [Leaf]}   # passing it ties these rows/keys to the caller
 
