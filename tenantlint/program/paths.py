@@ -54,6 +54,7 @@ DETAIL_VIEWS = {"RetrieveAPIView", "UpdateAPIView", "DestroyAPIView", "RetrieveU
                 "RetrieveDestroyAPIView", "RetrieveUpdateDestroyAPIView", "RetrieveModelMixin",
                 "UpdateModelMixin", "DestroyModelMixin"}
 LISTING_VIEWS = {"ListAPIView", "ListCreateAPIView", "ListModelMixin", "ModelViewSet", "ReadOnlyModelViewSet"}
+GENERIC_VIEWS = {"GenericAPIView", "CreateAPIView", "CreateModelMixin", "GenericViewSet", *DETAIL_VIEWS}
 LISTING_METHODS = {"list", "get_queryset", "filter_queryset", "paginate_queryset"}
 # Annotations of a parameter that is the HTTP request itself; a ``request`` annotated with
 # anything else is a body model (FastAPI: ``request: WorkflowStopRequest``) whose fields
@@ -98,11 +99,16 @@ class _Judge:
             q["sites"] = [self._self_site(q, "alone")]
             return
         q["contexts"] = self.ctx.contexts(fn_name)
+        fn = self.g.functions[fn_name]
+        field = _field_at(fn.get("field_querysets"), q)
+        if field is not None and fn.get("class"):  # self.fields["board"].queryset = Board.objects.all()
+            kind = "request" if "request" in q["contexts"] else q["contexts"][0]
+            self._field_site(q, fn["class"], field, self._self_site(q, kind), replaced=True)
+            return
         if not any(r.get("tenant_owned") and r.get("scope") not in SCOPED for r in q.get("refs", [])):
             q["sites"] = [self._self_site(q, q["contexts"][0])]
             return
         self._budget = MAX_VISITS
-        fn = self.g.functions[fn_name]
         calls = _calls_in(fn, q)
         # Calls that build or run the query (``session.scalars(select(Deal))``) are the query,
         # not a key; another call on its lines (``uuid.uuid4()``) makes a value.
@@ -184,17 +190,15 @@ class _Judge:
     def _related_field(self, q: dict, cls: str) -> str | None:
         """The related field (``board = PrimaryKeyRelatedField(queryset=...)``) whose queryset
         this class-level query is."""
-        for field in self.g.classes[cls].get("related_fields", ()):
-            if field["line"] <= q["line"] <= field["end_line"]:
-                return field["name"]
-        return None
+        return _field_at(self.g.classes[cls].get("related_fields"), q)
 
-    def _field_site(self, q: dict, cls: str, field: str, site: dict) -> None:
+    def _field_site(self, q: dict, cls: str, field: str, site: dict, replaced: bool = False) -> None:
         """A related field fetches the row whose id the client sent: a lookup by a request
-        key, guarded by ``validate_<field>()`` or ``validate()`` checking the row's tenant,
-        and void when a method replaces the field's queryset."""
+        key, guarded by ``validate_<field>()`` or ``validate()`` checking the row's tenant.
+        A class-level queryset is void when a method replaces it (``replaced``: this query
+        is the replacement)."""
         methods = self.g.class_methods(cls)
-        if any(field in (self.g.functions[m].get("narrows") or ()) for m in methods):
+        if not replaced and any(field in (self.g.functions[m].get("narrows") or ()) for m in methods):
             q["sites"] = []
             return
         q["lookup"] = True
@@ -214,18 +218,24 @@ class _Judge:
 
     def _detail_only(self, cls: str) -> str | None:
         """The URL keyword a DRF view fetches its one object by (``pk``), when nothing of the view
-        lists its queryset: detail generics only (``RetrieveAPIView``, ``UpdateAPIView``,
-        ...), no list action, and no method of its own that reads the whole queryset."""
+        lists its queryset: a detail generic (``RetrieveAPIView``, ``UpdateAPIView``, ...) or
+        a generic view whose own method calls ``self.get_object()`` (a ``CreateAPIView``'s
+        ``post``), no list action, and no method of its own that reads the whole queryset."""
         bases = {b.rsplit(".", 1)[-1] for b in self.g.bases_of(cls)}
-        if not bases & DETAIL_VIEWS or bases & LISTING_VIEWS:
+        if bases & LISTING_VIEWS:
             return None
+        fetches = False  # a method of its own calls self.get_object() (a CreateAPIView's post)
         for method in self.g.class_methods(cls):
             short = method.rsplit(".", 1)[-1]
             if short in LISTING_METHODS:
                 return None
-            if any(c["callee"].rpartition(".")[2] in LISTING_METHODS for c in self.g.functions[method]["calls"]
-                   if c["callee"].startswith(("self.", "super."))):
+            own = [c["callee"].rpartition(".")[2] for c in self.g.functions[method]["calls"]
+                   if c["callee"].startswith(("self.", "super."))]
+            if any(name in LISTING_METHODS for name in own):
                 return None
+            fetches = fetches or "get_object" in own
+        if not (bases & DETAIL_VIEWS or fetches and bases & GENERIC_VIEWS):
+            return None
         return "pk"  # lookup_url_kwarg / lookup_field are strings the class facts do not keep
 
     def _object_permission(self, cls: str) -> str | None:
@@ -526,6 +536,14 @@ def _argument(call: dict, params: list[str], name: str, shift: int = 0) -> list 
         return None
     pos = params.index(name) - (1 if params[:1] in (["self"], ["cls"]) else 0) + shift
     return call["args"][pos] if 0 <= pos < len(call["args"]) else []
+
+
+def _field_at(fields: list[dict] | None, q: dict) -> str | None:
+    """The related field whose queryset the query at ``q``'s line is."""
+    for field in fields or ():
+        if field["line"] <= q["line"] <= field["end_line"]:
+            return field["name"]
+    return None
 
 
 def _calls_in(fn: dict, q: dict) -> list[dict]:

@@ -321,6 +321,19 @@ BOARD_SERIALIZERS = """
             return attrs
 
 
+    class ReplacedChecked(serializers.ModelSerializer):
+        board = serializers.PrimaryKeyRelatedField(queryset=Board.objects.none())
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.fields["board"].queryset = Board.objects.all()
+
+        def validate_board(self, board):
+            if self.context["request"].user.organization_id != board.organization_id:
+                raise serializers.ValidationError("unknown board")
+            return board
+
+
     class Narrowed(serializers.ModelSerializer):
         board = serializers.PrimaryKeyRelatedField(queryset=Board.objects.all())
 
@@ -350,6 +363,10 @@ BOARD_VIEWS = """
 
     class D(generics.CreateAPIView):
         serializer_class = serializers.Narrowed
+
+
+    class E(generics.CreateAPIView):
+        serializer_class = serializers.ReplacedChecked
 """
 
 
@@ -357,7 +374,8 @@ def test_serializer_primary_key_fields_and_their_validators(tmp_path):
     """A PrimaryKeyRelatedField over the whole table fetches whatever board id the client
     sends (unscoped-lookup at the field); ``validate_board()``, ``validate()`` comparing the
     row's organization, or ``__init__`` replacing the queryset with a scoped one guard it.
-    Removing each guard brings the finding back at its field."""
+    A queryset set in ``__init__`` (pretix) is judged like one at the field. Removing each
+    guard brings the finding back at its field."""
     files = {
         "tenantlint.yaml": "tenant_columns: [organization_id, board_id]\nglobal_tables: [Organization]\n",
         "app/__init__.py": "",
@@ -369,7 +387,7 @@ def test_serializer_primary_key_fields_and_their_validators(tmp_path):
 
             from . import views
 
-            urlpatterns = [path(f"{v.__name__}/", v.as_view()) for v in (views.A, views.B, views.C, views.D)]
+            urlpatterns = [path(f"{v.__name__}/", v.as_view()) for v in (views.A, views.B, views.C, views.D, views.E)]
         """,
     }
     assert _project(tmp_path / "all", files) == [("unscoped-lookup", "app/serializers.py", 7, "error")]
@@ -379,7 +397,9 @@ def test_serializer_primary_key_fields_and_their_validators(tmp_path):
         "validate": ('        if attrs["board"].organization_id != self.context["request"].user.organization_id:\n'
                      '            raise serializers.ValidationError("no such board")\n', 20),
         "narrowed": ('        self.fields["board"].queryset = Board.objects.filter(organization_id=user.organization_id)\n',
-                     29),
+                     42),
+        "replaced, then validated": ('        if self.context["request"].user.organization_id != board.organization_id:\n'
+                                     '            raise serializers.ValidationError("unknown board")\n', 33),
     }
     for name, (lines, field_line) in guards.items():
         source = dedent(BOARD_SERIALIZERS).lstrip("\n")
@@ -818,3 +838,79 @@ def test_a_dependency_alias_re_exported_by_a_package(tmp_path):
         """,
     })
     assert found == []
+
+
+def test_a_generic_view_fetching_its_object_in_its_own_method_is_a_lookup(tmp_path):
+    """label-studio's ExportConvertAPI: a ``CreateAPIView`` over a whole table whose ``post``
+    calls ``self.get_object()`` fetches one row by the URL's pk (unscoped-lookup), while a
+    plain ``GenericAPIView`` that lists is a read of every tenant's rows."""
+    found = _project(tmp_path, {
+        "tenantlint.yaml": "tenant_columns: [organization_id]\nglobal_tables: [Organization]\n",
+        "app/__init__.py": "",
+        "app/models.py": DRF_MODELS,
+        "app/views.py": """
+            from rest_framework import generics
+
+            from .models import Project
+
+
+            class Convert(generics.CreateAPIView):
+                queryset = Project.objects.all()
+
+                def post(self, request, *args, **kwargs):
+                    return self.get_object()
+
+
+            class Everything(generics.GenericAPIView):
+                queryset = Project.objects.all()
+
+                def get(self, request):
+                    return self.filter_queryset(self.get_queryset())
+        """,
+        "app/urls.py": """
+            from django.urls import path
+
+            from . import views
+
+            urlpatterns = [path("c/<int:pk>/", views.Convert.as_view()), path("all/", views.Everything.as_view())]
+        """,
+    })
+    assert found == [
+        ("unscoped-lookup", "app/views.py", 7, "error"),
+        ("missing-tenant-filter", "app/views.py", 14, "error"),
+    ]
+
+
+def test_a_comparison_kept_in_a_local_and_tested_later(tmp_path):
+    """langflow: ``is_owner = job.user_id == current_user.id`` then ``if not is_owner: raise``
+    ties the job to the caller; ``is_named = job.name == "x"`` guards nothing."""
+    api = """
+        from fastapi import APIRouter, Depends, HTTPException
+
+        from .models import Flow
+
+        router = APIRouter()
+
+
+        async def signed_in():
+            return None
+
+
+        @router.get("/a/{flow_id}")
+        async def owned(flow_id: str, session, current_user=Depends(signed_in)):
+            flow = await session.get(Flow, flow_id)
+            is_owner = flow.user_id == current_user.id
+            if not is_owner:
+                raise HTTPException(status_code=404)
+            return flow
+
+
+        @router.get("/b/{flow_id}")
+        async def named(flow_id: str, session, current_user=Depends(signed_in)):
+            flow = await session.get(Flow, flow_id)
+            is_named = flow.name == "x"
+            if not is_named:
+                raise HTTPException(status_code=404)
+            return flow
+    """
+    assert _project(tmp_path, {**FLOW_APP, "app/api.py": api}) == [("unscoped-lookup", "app/api.py", 23, "error")]

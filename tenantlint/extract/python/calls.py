@@ -13,6 +13,7 @@ their enclosing function (``crm.views.DealView.get``)::
      "other_checks": [{"line", "text"}],   # denials that tie nothing to the tenant (for messages)
      "admin_check": bool,      # denies unless the caller is staff/superuser/admin
      "narrows": ["board"],     # related fields whose queryset it replaces (self.fields["board"].queryset = ...)
+     "field_querysets": [{"name", "line", "end_line"}],  # ... and where
      "attr_types": {"repo": "crm.repo.DealRepo"},  # self.repo = DealRepo(...)
      "main": bool}             # the pseudo-function of ``if __name__ == "__main__":``
 
@@ -218,7 +219,9 @@ class _FunctionWalk:
         self.admin_depth = 0
         self.admin_check = False
         self.narrowed: list[str] = []  # related fields whose queryset this function replaces
+        self.field_querysets: list[dict] = []  # where: the new queryset is a query of its own
         self.attr_types: dict[str, str] = {}  # self.<attr> -> the class it was made from
+        self.conditions: dict[str, ast.expr] = {}  # locals holding a comparison, for the checks that test them
         args = node.args
         self.params = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
         if args.vararg:
@@ -250,6 +253,7 @@ class _FunctionWalk:
             fact["admin_check"] = True
         if self.narrowed:
             fact["narrows"] = sorted(set(self.narrowed))  # self.fields["board"].queryset = ... replaced
+            fact["field_querysets"] = self.field_querysets
         if self.attr_types:
             fact["attr_types"] = self.attr_types
         return fact
@@ -283,9 +287,16 @@ class _FunctionWalk:
             value = self.expr(stmt.value)
             for target in stmt.targets:
                 self.bind(target, value)
+                if isinstance(target, ast.Name):  # is_owner = job.user_id == me; ... if not is_owner: raise
+                    if isinstance(stmt.value, (ast.Compare, ast.BoolOp, ast.UnaryOp)):
+                        self.conditions[target.id] = stmt.value
+                    else:
+                        self.conditions.pop(target.id, None)
                 field = _queryset_override(target)
                 if field:
                     self.narrowed.append(field)
+                    self.field_querysets.append({"name": field, "line": stmt.lineno,
+                                                 "end_line": stmt.end_lineno or stmt.lineno})
                 made = _self_attribute_type(target, stmt.value)
                 if made:  # self._executor = InProcessExecutor(...): what self._executor.submit() calls
                     self.attr_types[made[0]] = self.mod.qualify(made[1]) or made[1]
@@ -584,6 +595,8 @@ class _FunctionWalk:
         if isinstance(node, ast.Compare) and len(node.ops) == 1:
             return self._compare(node, truth)
         if isinstance(node, ast.Name):
+            if node.id in self.conditions:
+                return self.verified(self.conditions[node.id], truth)
             leaves = self.env.get(node.id) or []
             return self._membership_of(leaves) if truth else []
         if isinstance(node, ast.Call):
