@@ -64,21 +64,29 @@ def _add_ast_facts(path: str, data: bytes, config: Config, facts: dict) -> None:
 
     try:
         mod = parse_module(path, data, config)
-        if mod is None:
-            return
-        found = extract_web(path, data, config, mod)
-        program = extract_calls(mod)
     except RecursionError:
+        mod = None
+    if mod is None:
         return
-    except Exception as exc:  # noqa: BLE001 - routes are one part of a file's facts: keep the rest
-        facts["errors"].append(error(path, 0, f"internal error in route extraction: {type(exc).__name__}: {exc}",
-                                     "internal"))
-        return
+    found = _part(path, facts, "route extraction", lambda: extract_web(path, data, config, mod))
     if found:
         facts["routes"] = found["routes"]
         facts["web"] = found["web"]
+    program = _part(path, facts, "call analysis", lambda: extract_calls(mod))
     if program:
         facts["program"] = program
+
+
+def _part(path: str, facts: dict, what: str, run):
+    """One part of a file's facts; a failure is an error entry and the other parts stay."""
+    try:
+        return run()
+    except RecursionError:
+        facts["errors"].append(error(path, 0, f"{what} gave up: the code nests too deeply; "
+                                              "what this file calls is not followed", "limit"))
+    except Exception as exc:  # noqa: BLE001 - one part of a file's facts: keep the rest
+        facts["errors"].append(error(path, 0, f"internal error in {what}: {type(exc).__name__}: {exc}", "internal"))
+    return None
 
 
 def program_facts(path: str, data: bytes, config: Config, tree=None) -> dict:

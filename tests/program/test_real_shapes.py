@@ -914,3 +914,33 @@ def test_a_comparison_kept_in_a_local_and_tested_later(tmp_path):
             return flow
     """
     assert _project(tmp_path, {**FLOW_APP, "app/api.py": api}) == [("unscoped-lookup", "app/api.py", 23, "error")]
+
+
+def test_a_condition_defined_by_itself_is_expanded_once(tmp_path):
+    """pretix's ``expire_orders``: ``expire = expire and ...`` tested later. Expanding the
+    stored condition must not recurse forever (it did, and the file's calls were lost)."""
+    found = _project(tmp_path, {
+        **FLOW_APP,
+        "app/api.py": """
+            from fastapi import APIRouter, Depends, HTTPException
+
+            from .models import Flow
+
+            router = APIRouter()
+
+
+            async def signed_in():
+                return None
+
+
+            @router.get("/a/{flow_id}")
+            async def owned(flow_id: str, session, current_user=Depends(signed_in)):
+                flow = await session.get(Flow, flow_id)
+                ok = flow is not None
+                ok = ok and flow.user_id == current_user.id
+                if not ok:
+                    raise HTTPException(status_code=404)
+                return flow
+        """,
+    })
+    assert found == []

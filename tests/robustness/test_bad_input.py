@@ -93,3 +93,22 @@ def test_scanning_never_imports_or_runs_the_code(tmp_path):
     proc = run_cli("scan", ".", "--format", "json", "--no-cache", cwd=tmp_path)
     assert proc.returncode in (0, 1), proc.stderr
     assert not marker.exists()
+
+
+def test_a_call_analysis_that_gives_up_is_an_error_and_the_queries_stay(monkeypatch):
+    """A file whose call analysis hits the recursion limit says so (its calls are not
+    followed) instead of silently judging its queries as if nothing called them."""
+    from tenantlint.config import Config
+    from tenantlint.extract import extract
+    from tenantlint.extract.python import calls
+
+    def too_deep(mod):
+        raise RecursionError
+
+    monkeypatch.setattr(calls, "extract_calls", too_deep)
+    facts = extract("app/views.py", b"from app.models import Deal\n\ndef f(pk):\n    return Deal.objects.get(pk=pk)\n",
+                    Config(tenant_columns=("account_id",)))
+    assert [(e["kind"], e["message"]) for e in facts["errors"]] == [
+        ("limit", "call analysis gave up: the code nests too deeply; what this file calls is not followed")]
+    assert [q["line"] for q in facts["queries"]] == [4]
+    assert "program" not in facts

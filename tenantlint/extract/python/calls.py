@@ -222,6 +222,7 @@ class _FunctionWalk:
         self.field_querysets: list[dict] = []  # where: the new queryset is a query of its own
         self.attr_types: dict[str, str] = {}  # self.<attr> -> the class it was made from
         self.conditions: dict[str, ast.expr] = {}  # locals holding a comparison, for the checks that test them
+        self._testing: set[str] = set()  # conditions being expanded (a local defined by itself)
         args = node.args
         self.params = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
         if args.vararg:
@@ -595,8 +596,12 @@ class _FunctionWalk:
         if isinstance(node, ast.Compare) and len(node.ops) == 1:
             return self._compare(node, truth)
         if isinstance(node, ast.Name):
-            if node.id in self.conditions:
-                return self.verified(self.conditions[node.id], truth)
+            if node.id in self.conditions and node.id not in self._testing:  # ok = ok and ...: once
+                self._testing.add(node.id)
+                try:
+                    return self.verified(self.conditions[node.id], truth)
+                finally:
+                    self._testing.discard(node.id)
             leaves = self.env.get(node.id) or []
             return self._membership_of(leaves) if truth else []
         if isinstance(node, ast.Call):
