@@ -944,3 +944,39 @@ def test_a_condition_defined_by_itself_is_expanded_once(tmp_path):
         """,
     })
     assert found == []
+
+
+def test_ids_collected_into_a_local_container_keep_where_they_come_from(tmp_path):
+    """langflow's ``ensure_flow_moves_allowed``: ids gathered with ``setdefault(...).append``
+    from a scoped query are the server's; ids gathered from the request body are the
+    client's (a fetch by them is an IDOR)."""
+    api = """
+        from fastapi import APIRouter, Depends
+        from sqlmodel import select
+
+        from .models import Flow
+
+        router = APIRouter()
+
+
+        async def signed_in():
+            return None
+
+
+        @router.post("/mine")
+        async def mine(session, user=Depends(signed_in)):
+            by_name = {}
+            for row in (await session.exec(select(Flow).where(Flow.user_id == user.id))).all():
+                by_name.setdefault(row.name, []).append(row.id)
+            for name, ids in by_name.items():
+                await session.exec(select(Flow.name).where(Flow.id.in_(ids)))
+
+
+        @router.post("/theirs")
+        async def theirs(body: dict, session, user=Depends(signed_in)):
+            ids = []
+            for item in body["items"]:
+                ids.append(item["id"])
+            return (await session.exec(select(Flow.name).where(Flow.id.in_(ids)))).all()
+    """
+    assert _project(tmp_path, {**FLOW_APP, "app/api.py": api}) == [("unscoped-lookup", "app/api.py", 27, "error")]

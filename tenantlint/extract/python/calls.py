@@ -83,6 +83,8 @@ PLAIN_METHODS = {"append", "extend", "insert", "join", "format", "startswith", "
                  "strip", "lstrip", "rstrip", "split", "rsplit", "replace", "encode", "decode", "write",
                  "writelines", "close", "items", "keys", "setdefault", "clear", "add", "discard", "remove",
                  "sort", "reverse", "splitlines", "partition", "rpartition", "casefold", "title", "isdigit"}
+# Methods that put their arguments into the container they are called on.
+FILLING = {"append", "extend", "add", "insert", "update", "appendleft", "extendleft"}
 # Methods of plain values (a dict of request data, a string): the result is the value.
 VALUE_METHODS = {"get", "getlist", "split", "strip", "lower", "upper", "format", "pop", "copy", "items", "values",
                  "keys"}
@@ -386,6 +388,18 @@ class _FunctionWalk:
                 self.bind(el, value)
         elif isinstance(target, ast.Starred):
             self.bind(target.value, value)
+        elif isinstance(target, ast.Subscript):  # by_id[k] = row: the container now holds it too
+            self.expr(target.slice)
+            self._fill(target.value, value)
+
+    def _fill(self, container, value: list) -> None:
+        """A local container gains what is put into it (``ids.append(row.id)``,
+        ``groups.setdefault(k, []).append(v)``, ``by_id[k] = v``)."""
+        while isinstance(container, (ast.Call, ast.Attribute, ast.Subscript)):
+            container = container.func if isinstance(container, ast.Call) else container.value
+        if isinstance(container, ast.Name) and container.id in self.env and container.id not in self.params:
+            held = [leaf for leaf in self.env[container.id] if leaf[0] != "k"]
+            self.env[container.id] = _dedupe([*held, *value]) or [["k"]]
 
     # -- expressions: register calls, return leaves ------------------------------------------
     def expr(self, node) -> list:
@@ -395,7 +409,8 @@ class _FunctionWalk:
             return self.expr(node.value)
         if isinstance(node, ast.Call):
             return self.call(node)
-        if isinstance(node, ast.Constant):
+        if isinstance(node, ast.Constant) or isinstance(node, (ast.List, ast.Tuple, ast.Set)) and not node.elts \
+                or isinstance(node, ast.Dict) and not node.keys:  # an empty container holds nothing yet
             return [["k"]]
         if isinstance(node, ast.Name):
             if node.id in self.env:
@@ -496,6 +511,8 @@ class _FunctionWalk:
             return _dedupe([leaf for a in [*args, *kw.values()] for leaf in a]) or [["?"]]
         if _irrelevant(name, callee, short):  # print(), len(), logger.info(), ValueError(), self.assertEqual()
             return [["?"]]
+        if isinstance(func, ast.Attribute) and func.attr in FILLING and (args or kw):
+            self._fill(func.value, [leaf for a in [*args, *kw.values()] for leaf in a])
         if callee.startswith(("?.", "var:", "param:")) and short in PLAIN_METHODS:
             held = receiver if receiver is not None else self.expr(func.value)
             return _dedupe([*held, *(leaf for a in [*args, *kw.values()] for leaf in a)]) or [["?"]]
