@@ -49,6 +49,8 @@ QUERY_CALLS = {
     "and_", "or_", "not_", "Q", "F", "aget", "afirst", "alast", "acount", "aexists", "get_or_create",
     "update_or_create", "create", "bulk_create", "bulk_update", "iterator", "none", "using",
 }
+# SQLAlchemy subquery objects: a part of the statement that uses them, never a key.
+SUBQUERIES = {"subquery", "scalar_subquery", "correlate", "cte", "lateral", "exists", "label", "as_scalar"}
 # DRF generics whose queryset serves get_object() only, and those that list it.
 DETAIL_VIEWS = {"RetrieveAPIView", "UpdateAPIView", "DestroyAPIView", "RetrieveUpdateAPIView",
                 "RetrieveDestroyAPIView", "RetrieveUpdateDestroyAPIView", "RetrieveModelMixin",
@@ -113,7 +115,8 @@ class _Judge:
         # Calls that build or run the query (``session.scalars(select(Deal))``) are the query,
         # not a key; another call on its lines (``uuid.uuid4()``) makes a value.
         own = {i for i, c in enumerate(fn["calls"])
-               if c in calls and c["callee"].rpartition(".")[2] in QUERY_CALLS}
+               if c in calls and c["callee"].rpartition(".")[2] in QUERY_CALLS
+               or c["callee"].rpartition(".")[2] in SUBQUERIES}  # a subquery built earlier is no value
         leaves = q.get("key_leaves") or [leaf for c in calls for a in [*c["args"], *c["kw"].values()] for leaf in a
                                          if not (leaf[0] in ("call", "row") and leaf[1] in own)]
         keys, state = self._classify(fn, leaves)

@@ -980,3 +980,34 @@ def test_ids_collected_into_a_local_container_keep_where_they_come_from(tmp_path
             return (await session.exec(select(Flow.name).where(Flow.id.in_(ids)))).all()
     """
     assert _project(tmp_path, {**FLOW_APP, "app/api.py": api}) == [("unscoped-lookup", "app/api.py", 27, "error")]
+
+
+def test_a_correlated_subquery_is_judged_with_its_outer_statement(tmp_path):
+    """langflow's deployment listing: ``select(Folder.name).where(Folder.id ==
+    Flow.folder_id).correlate(Flow)`` yields the folder of each outer row; the outer
+    statement carries (or misses) the tenant filter."""
+    api = """
+        from fastapi import APIRouter, Depends
+        from sqlmodel import select
+
+        from .models import Flow
+
+        router = APIRouter()
+
+
+        async def signed_in():
+            return None
+
+
+        @router.get("/flows")
+        async def flows(session, user=Depends(signed_in)):
+            first = select(Flow.name).where(Flow.id == Flow.id).correlate(Flow).scalar_subquery()
+            return (await session.exec(select(Flow.id, first).where(Flow.user_id == user.id))).all()
+
+
+        @router.get("/everyone")
+        async def everyone(session, user=Depends(signed_in)):
+            first = select(Flow.name).where(Flow.id == Flow.id).correlate(Flow).scalar_subquery()
+            return (await session.exec(select(Flow.id, first))).all()
+    """
+    assert _project(tmp_path, {**FLOW_APP, "app/api.py": api}) == [("missing-tenant-filter", "app/api.py", 22, "error")]

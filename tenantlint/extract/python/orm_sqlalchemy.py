@@ -440,6 +440,11 @@ def apply(w, value: QS, links: list[Link], start: int, frame):
             w.visit_args(call, frame)
             rec.use("read")
             terminal = True
+        elif name == "correlate" and call.args:
+            # select(Folder.x).where(Folder.id == Deployment.folder_id).correlate(Deployment): one
+            # value per row of the outer statement, which is judged itself
+            w.visit_args(call, frame)
+            rec.scoped_by("join", "correlated subquery: rows of the outer statement's rows")
         elif name == "values" and rec.kind == "update" and _sets_columns_to_themselves(call):
             w.visit_args(call, frame)
             rec.scoped_by("direct", "sets each column to itself: changes no row (a lock)")
