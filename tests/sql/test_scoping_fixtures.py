@@ -47,3 +47,14 @@ def test_shared_crm_sql_case():
     result = scan(["."], cwd=case)
     missed, false = compare(case, result.findings)
     assert not missed and not false
+
+
+def test_reserved_word_placeholders_parse_and_keep_the_source_text():
+    """``:from``/``:to``/``:limit``/``%(user)s`` stopped sqlglot, and the statement went
+    unjudged (an error entry only): a peer benchmark's unscoped exports were missed so."""
+    result = scan(["placeholders.sql"], cwd=FIXTURES / "sql" / "scoping")
+    assert result.errors == []
+    assert [(f["rule"], f["line"]) for f in result.findings] == [
+        ("missing-tenant-filter", 9), ("missing-tenant-filter", 12)]
+    code = {q["line"]: q["code"] for q in result.document["queries"]}
+    assert code[9] == "SELECT * FROM patients WHERE name BETWEEN :from AND :to"  # the source, not the rewrite

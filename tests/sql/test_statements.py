@@ -13,7 +13,7 @@ def test_placeholders_are_rewritten_outside_quotes_only():
     sql = "SELECT '%s', \"%(x)s\" FROM t WHERE a = %s AND b = %(name)s -- %s"
     out = normalize_placeholders(sql)
     assert len(out) == len(sql)
-    assert out == "SELECT '%s', \"%(x)s\" FROM t WHERE a = ?  AND b = :name    -- %s"
+    assert out == "SELECT '%s', \"%(x)s\" FROM t WHERE a = ?  AND b = :p       -- %s"
 
 
 def test_bad_statement_does_not_hide_the_next_one():

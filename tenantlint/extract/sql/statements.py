@@ -4,7 +4,7 @@ One bad statement must not hide the others, so the text is tokenized once, cut a
 semicolons, and each statement is parsed from its own tokens.
 
 >>> [(s.line, s.expression.key if s.expression else s.error) for s in statements(
-...     "SELECT 1;\\n\\nSELEC oops;\\nDELETE FROM t;", "postgres")]
+...     "SELECT 1;\\n\\nUPDATE SET x = 1;\\nDELETE FROM t;", "postgres")]
 [(1, 'select'), (3, 'Invalid expression / Unexpected token'), (4, 'delete')]
 """
 
@@ -41,6 +41,7 @@ class Statement:
 # psycopg/MySQLdb placeholders are not SQL in most dialects: rewrite them to `?` / `:name`
 # keeping every offset, so positions still match the source.
 _PYFORMAT = re.compile(r"%\((\w+)\)s|%s(?!\w)")
+_NAMED = re.compile(r"(?<![:\w]):[A-Za-z_]\w*")  # :name, not a ::cast or a[1:n] after a word
 _JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 _EXPORT_OPTIONS = {"FIELDS", "COLUMNS", "LINES", "TERMINATED", "ENCLOSED", "ESCAPED", "OPTIONALLY",
                    "BY", "STARTING", "CHARACTER", "SET"}
@@ -103,13 +104,21 @@ class _LineIndex:
 
 
 def normalize_placeholders(sql: str) -> str:
-    """Rewrite ``%s``/``%(name)s`` and template holes outside quotes, offsets unchanged."""
-    if "%" not in sql and "{" not in sql:
+    """Rewrite ``%s``/``%(name)s``/``:name`` placeholders and template holes outside quotes to
+    neutral tokens, offsets unchanged: a named placeholder that is a reserved word
+    (``BETWEEN :from AND :to``, ``LIMIT :limit``) would not parse. The original text stays
+    the statement's text for messages and fingerprints.
+
+    >>> normalize_placeholders("SELECT * FROM t WHERE d BETWEEN :from AND %(to)s AND x::int = 1")
+    'SELECT * FROM t WHERE d BETWEEN :p    AND :p     AND x::int = 1'
+    """
+    if "%" not in sql and "{" not in sql and ":" not in sql:
         return sql
     out = []
     for text, quoted in _segments(sql):
         if not quoted:
-            text = _PYFORMAT.sub(lambda m: _same_width(":" + m.group(1) if m.group(1) else "?", m.group(0)), text)
+            text = _PYFORMAT.sub(lambda m: _same_width(":p" if m.group(1) else "?", m.group(0)), text)
+            text = _NAMED.sub(lambda m: _same_width(":p", m.group(0)), text)
             text = _JINJA.sub(lambda m: _same_width("?", m.group(0)) if m.group(0).startswith("{{")
                               else " " * len(m.group(0)), text)
         out.append(text)
