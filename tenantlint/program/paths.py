@@ -157,7 +157,11 @@ class _Judge:
             if e.caller in seen or e.caller == name:
                 continue
             caller = self.g.functions[e.caller]
+            carried = self._needs_on(q, name, path, e, caller, state)
+            if carried is None:  # the caller leaves a flag off that the way to the query needs
+                continue
             new_keys, new_state = self._map(caller, self.g.functions[name], e, keys, state)
+            new_state["needs"] = carried
             row_guard = self._row_guard(e.caller, [e.call]) if e.call >= 0 else None
             narrowed = caller["calls"][e.call].get("narrowed") if e.call >= 0 else None
             if narrowed and row_guard is None:  # super().get_queryset().filter(event=...)
@@ -305,6 +309,40 @@ class _Judge:
         state["unknown"] = state["unknown"] or found["unknown"]
         state["server"] = state["server"] or found["server"]
         return new_keys, state
+
+    def _needs_on(self, q: dict, name: str, path: list[Edge], e: Edge, caller: dict, state: dict) -> dict | None:
+        """The way on from ``name`` toward the query may run only when parameters are truthy
+        (``if not widen: return``) or set (``if folder_id is None: return``): None when this
+        caller leaves one at a falsy default or passes a falsy literal; else what the caller's
+        own parameters must be for it (a flag passed along: ``widen=widen``)."""
+        fn = self.g.functions[name]
+        needs = dict(state.get("needs") or {})
+        if fn.get("needs"):
+            line = fn["calls"][path[0].call]["line"] if path and path[0].call >= 0 else q["line"]
+            for need in fn["needs"]:
+                if need["from"] <= line <= need["to"] and need["param"] in fn["params"]:
+                    needs.setdefault(need["param"], need["kind"])
+        if not needs or e.call < 0 or e.kind != "call":
+            return {}
+        call = caller["calls"][e.call]
+        if call.get("splat"):
+            return {}
+        carried = {}
+        falsy = call.get("falsy") or {}
+        for param, kind in needs.items():
+            if param in call["kw"]:
+                value, passed = falsy.get(param), call["kw"][param]
+            else:
+                pos = fn["params"].index(param) - (1 if fn["params"][:1] in (["self"], ["cls"]) else 0) + e.shift
+                if 0 <= pos < len(call["args"]):
+                    value, passed = falsy.get(str(pos)), call["args"][pos]
+                else:
+                    value, passed = (fn.get("falsy_defaults") or {}).get(param), []
+            if value == "none" or value == "false" and kind == "truthy":
+                return None
+            if len(passed) == 1 and passed[0][0] == "p" and passed[0][1] in caller["params"]:
+                carried[passed[0][1]] = kind
+        return carried
 
     def _is_dependency(self, fn: dict, callee: str) -> bool:
         return any(self.g.resolve_callable(ref) == callee for ref in (fn.get("deps") or {}).values())

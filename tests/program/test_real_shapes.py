@@ -1011,3 +1011,80 @@ def test_a_correlated_subquery_is_judged_with_its_outer_statement(tmp_path):
             return (await session.exec(select(Flow.id, first))).all()
     """
     assert _project(tmp_path, {**FLOW_APP, "app/api.py": api}) == [("missing-tenant-filter", "app/api.py", 22, "error")]
+
+
+def test_a_branch_that_needs_a_flag_the_caller_leaves_off_is_not_a_path(tmp_path):
+    """langflow's ``_resolve_new_flow_owner(..., widen_for_authz=False)``: ``if not widen:
+    return creator`` before the unscoped lookup; only a caller that passes the flag reaches
+    it. Also ``if folder_id is None: return`` with ``folder_id=None`` passed."""
+    api = """
+        from fastapi import APIRouter, Depends
+
+        from .models import Flow
+
+        router = APIRouter()
+
+
+        async def signed_in():
+            return None
+
+
+        async def owner_of(session, flow_id, creator, *, widen=False):
+            if not widen or flow_id is None:
+                return creator
+            flow = await session.get(Flow, flow_id)
+            return flow.user_id
+
+
+        @router.post("/a/{flow_id}")
+        async def plain(flow_id: str, session, user=Depends(signed_in)):
+            return await owner_of(session, flow_id, user.id)
+
+
+        @router.post("/b/{flow_id}")
+        async def no_folder(flow_id: str, session, user=Depends(signed_in)):
+            return await owner_of(session, None, user.id, widen=True)
+
+
+        @router.post("/c/{flow_id}")
+        async def widened(flow_id: str, session, user=Depends(signed_in)):
+            return await owner_of(session, flow_id, user.id, widen=True)
+    """
+    assert _project(tmp_path, {**FLOW_APP, "app/api.py": api}) == [("unscoped-lookup", "app/api.py", 31, "error")]
+
+
+def test_a_flag_passed_along_keeps_its_callers_default(tmp_path):
+    """langflow: ``_new_flow(..., widen=False)`` passes ``widen=widen`` on to the helper that
+    needs it: only a handler that sets it reaches the lookup."""
+    api = """
+        from fastapi import APIRouter, Depends
+
+        from .models import Flow
+
+        router = APIRouter()
+
+
+        async def signed_in():
+            return None
+
+
+        async def owner_of(session, flow_id, creator, *, widen):
+            if not widen:
+                return creator
+            return (await session.get(Flow, flow_id)).user_id
+
+
+        async def new_flow(session, flow_id, creator, widen=False):
+            return await owner_of(session, flow_id, creator, widen=widen)
+
+
+        @router.post("/a/{flow_id}")
+        async def plain(flow_id: str, session, user=Depends(signed_in)):
+            return await new_flow(session, flow_id, user.id)
+
+
+        @router.post("/b/{flow_id}")
+        async def widened(flow_id: str, session, user=Depends(signed_in)):
+            return await new_flow(session, flow_id, user.id, widen=True)
+    """
+    assert _project(tmp_path, {**FLOW_APP, "app/api.py": api}) == [("unscoped-lookup", "app/api.py", 29, "error")]

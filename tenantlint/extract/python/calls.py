@@ -15,6 +15,8 @@ their enclosing function (``crm.views.DealView.get``)::
      "narrows": ["board"],     # related fields whose queryset it replaces (self.fields["board"].queryset = ...)
      "field_querysets": [{"name", "line", "end_line"}],  # ... and where
      "attr_types": {"repo": "crm.repo.DealRepo"},  # self.repo = DealRepo(...)
+     "needs": [{"param", "kind": "truthy" | "set", "from", "to"}],  # lines run only if the flag holds
+     "falsy_defaults": {"widen": "false", "folder_id": "none"},
      "main": bool}             # the pseudo-function of ``if __name__ == "__main__":``
 
     Class:  {"name", "line", "bases", "decorators", "attrs": {name: [qualified names]},
@@ -31,6 +33,8 @@ their enclosing function (``crm.views.DealView.get``)::
             "spawned": bool,      # inside asyncio.create_task(...): runs as a job
             "receiver": [Leaf],   # of a "?.m" call: what it is called on
             "narrowed": line,     # its result is filtered by the tenant there (.filter(event=...))
+            "falsy": {"0" | name: "none" | "false"},  # literal None/False/0/"" arguments
+            "splat": bool,        # *args / **kwargs: the parameters it fills are not seen
             "values": [qualified names passed as values (functions handed along)]}
     Check: {"line", "verifies": [Leaf]}   # passing it ties these rows/keys to the caller
 
@@ -223,6 +227,7 @@ class _FunctionWalk:
         self.narrowed: list[str] = []  # related fields whose queryset this function replaces
         self.field_querysets: list[dict] = []  # where: the new queryset is a query of its own
         self.attr_types: dict[str, str] = {}  # self.<attr> -> the class it was made from
+        self.needs: list[dict] = []  # line ranges that run only when a parameter is truthy
         self.conditions: dict[str, ast.expr] = {}  # locals holding a comparison, for the checks that test them
         self._testing: set[str] = set()  # conditions being expanded (a local defined by itself)
         args = node.args
@@ -259,7 +264,20 @@ class _FunctionWalk:
             fact["field_querysets"] = self.field_querysets
         if self.attr_types:
             fact["attr_types"] = self.attr_types
+        if self.needs:
+            fact["needs"] = self.needs
+        falsy = self._falsy_defaults()
+        if falsy:  # also where a flag is only passed along to a function that needs it
+            fact["falsy_defaults"] = falsy
         return fact
+
+    def _falsy_defaults(self) -> dict[str, str]:
+        """Parameters whose default is ``None`` ("none") or ``False``/``0``/``""`` ("false")."""
+        args = self.node.args
+        positional = [*args.posonlyargs, *args.args]
+        pairs = list(zip([a.arg for a in positional[len(positional) - len(args.defaults):]], args.defaults))
+        pairs += [(a.arg, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+        return {name: kind for name, default in pairs if (kind := _falsy_kind(default))}
 
     def _param_types(self) -> tuple[dict, dict]:
         deps, annotations = {}, {}
@@ -352,6 +370,7 @@ class _FunctionWalk:
 
     def if_(self, stmt: ast.If) -> None:
         self.expr(stmt.test)
+        self._flag_ranges(stmt)
         admin = self.file.mentions_admin(stmt.test)
         denies = _denies(stmt.body)
         if denies or stmt.orelse and _denies(stmt.orelse):
@@ -366,6 +385,19 @@ class _FunctionWalk:
         self.branched(stmt.body)
         self.admin_depth -= branch_admin
         self.branched(stmt.orelse)
+
+    def _flag_ranges(self, stmt: ast.If) -> None:
+        """Lines that run only when a parameter is truthy: the body of ``if flag:``, and the
+        rest of the function after ``if not flag: return``. A caller that leaves the
+        parameter at a falsy default, or passes ``None``/``False``, never reaches them."""
+        flag = _flag_test(stmt.test, self.params, truthy=True)
+        if flag:
+            self.needs.append({"param": flag[0], "kind": flag[1], "from": stmt.body[0].lineno,
+                               "to": stmt.body[-1].end_lineno or stmt.body[-1].lineno})
+        flag = _flag_test(stmt.test, self.params, truthy=False)
+        if flag and not self.branch_depth and any(isinstance(s, (ast.Return, ast.Raise)) for s in stmt.body):
+            self.needs.append({"param": flag[0], "kind": flag[1], "from": (stmt.end_lineno or stmt.lineno) + 1,
+                               "to": self.node.end_lineno or stmt.lineno})
 
     def branched(self, stmts) -> None:
         self.branch_depth += 1
@@ -527,11 +559,17 @@ class _FunctionWalk:
                 # data.get("id") of request data, payload.get("id") of a parameter
                 return _dedupe([*held, *(leaf for a in args for leaf in a)])
         values = [leaf[1] for a in [*args, *kw.values()] for leaf in a if leaf[0] == "g"]
+        falsy = {str(i): kind for i, a in enumerate(node.args) if (kind := _falsy_kind(a))}
+        falsy.update({k.arg: kind for k in node.keywords if k.arg and (kind := _falsy_kind(k.value))})
         fact = {"callee": callee, "line": node.lineno, "column": node.col_offset + 1,
                 "end_line": node.end_lineno or node.lineno, "end_column": (node.end_col_offset or 0) + 1,
                 "args": args, "kw": kw}
         if values:
             fact["values"] = sorted(set(values))
+        if falsy:
+            fact["falsy"] = falsy  # arguments passed as None ("none") or False/0/"" ("false"), by position or name
+        if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+            fact["splat"] = True  # f(*args, **kwargs): which parameters it fills is not seen
         if self.admin_depth:
             fact["admin"] = True
         if receiver is not None and callee.startswith("?."):
@@ -856,6 +894,36 @@ def _annotation_name(node) -> str | None:
 
 def _undecorate(node):
     return node.func if isinstance(node, ast.Call) else node
+
+
+def _flag_test(test, params: list[str], truthy: bool) -> tuple[str, str] | None:
+    """(parameter, "truthy" | "set") a test requires (``if flag:`` / ``if x is not None:``) or,
+    with ``truthy=False``, requires not to hold (``if not flag:``, ``if x is None:``, also as
+    one part of an ``or``)."""
+    if not truthy and isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or):
+        for part in test.values:
+            found = _flag_test(part, params, truthy=False)
+            if found:
+                return found
+        return None
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return _flag_test(test.operand, params, not truthy)
+    if isinstance(test, ast.Name) and test.id in params:
+        return (test.id, "truthy") if truthy else None
+    if (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Is, ast.IsNot))
+            and isinstance(test.left, ast.Name) and test.left.id in params
+            and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None):
+        return (test.left.id, "set") if isinstance(test.ops[0], ast.IsNot) == truthy else None
+    return None
+
+
+def _falsy_kind(node) -> str | None:
+    """"none" for a literal ``None``, "false" for ``False``/``0``/``""``."""
+    if isinstance(node, ast.Constant) and node.value is None:
+        return "none"
+    if isinstance(node, ast.Constant) and node.value in (False, 0, "") and node.value is not None:
+        return "false"
+    return None
 
 
 def _related_field(node) -> bool:
