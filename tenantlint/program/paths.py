@@ -333,7 +333,7 @@ class _Judge:
             if param in call["kw"]:
                 value, passed = falsy.get(param), call["kw"][param]
             else:
-                pos = fn["params"].index(param) - (1 if fn["params"][:1] in (["self"], ["cls"]) else 0) + e.shift
+                pos = _position(fn["params"], param, e.shift)
                 if 0 <= pos < len(call["args"]):
                     value, passed = falsy.get(str(pos)), call["args"][pos]
                 else:
@@ -575,8 +575,14 @@ def _argument(call: dict, params: list[str], name: str, shift: int = 0) -> list 
         return call["kw"][name]
     if name not in params:
         return None
-    pos = params.index(name) - (1 if params[:1] in (["self"], ["cls"]) else 0) + shift
+    pos = _position(params, name, shift)
     return call["args"][pos] if 0 <= pos < len(call["args"]) else []
+
+
+def _position(params: list[str], name: str, shift: int = 0) -> int:
+    """Index of the positional argument that fills parameter ``name`` (a method's ``self``
+    is not passed; ``shift``: arguments before the callee's first parameter)."""
+    return params.index(name) - (1 if params[:1] in (["self"], ["cls"]) else 0) + shift
 
 
 def _field_at(fields: list[dict] | None, q: dict) -> str | None:
