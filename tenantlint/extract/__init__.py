@@ -59,7 +59,6 @@ def _add_ast_facts(path: str, data: bytes, config: Config, facts: dict) -> None:
     whole-program stage (:mod:`tenantlint.extract.python.calls`): one cheap ``ast`` parse for both."""
     if any(e.get("kind") in ("limit", "read") for e in facts["errors"]):
         return
-    from tenantlint.extract.python.calls import extract_calls
     from tenantlint.extract.web import extract_web, parse_module
 
     try:
@@ -72,6 +71,12 @@ def _add_ast_facts(path: str, data: bytes, config: Config, facts: dict) -> None:
     if found:
         facts["routes"] = found["routes"]
         facts["web"] = found["web"]
+    _add_calls(path, facts, mod)
+
+
+def _add_calls(path: str, facts: dict, mod) -> None:
+    from tenantlint.extract.python.calls import extract_calls
+
     program = _part(path, facts, "call analysis", lambda: extract_calls(mod))
     if program:
         facts["program"] = program
@@ -89,22 +94,22 @@ def _part(path: str, facts: dict, what: str, run):
     return None
 
 
-def program_facts(path: str, data: bytes, config: Config, tree=None) -> dict:
+def add_program_facts(path: str, data: bytes, config: Config, facts: dict, tree=None) -> None:
     """Only the function facts of a Python file that holds no query, model or route (``tree``:
     its ``ast``, when already parsed): a service layer between a handler and the data layer
-    is still part of every path."""
+    is still part of every path. A give-up is an error entry, as for any file."""
     if not path.endswith(".py") or b"def " not in data:
-        return {}
-    from tenantlint.extract.python.calls import extract_calls
+        return
     from tenantlint.extract.web import parse_module
     from tenantlint.extract.web.names import Module
 
     try:
         mod = Module(path, tree, config, data.decode("utf-8", "replace")) if tree is not None else (
             parse_module(path, data, config))
-        return extract_calls(mod) if mod is not None else {}
     except (RecursionError, MemoryError):
-        return {}
+        mod = None
+    if mod is not None:
+        _add_calls(path, facts, mod)
 
 
 @contextlib.contextmanager

@@ -61,7 +61,7 @@ def extract_files(
     With a cache, ``digests`` (if given) receives each read file's content hash by display
     path, so that whole-project caches need not read the files again.
     """
-    from tenantlint.extract import program_facts
+    from tenantlint.extract import add_program_facts
     from tenantlint.extract.prefilter import skipped_tree
 
     stats = stats if stats is not None else RunStats()
@@ -99,9 +99,7 @@ def extract_files(
         if tree is not None:
             stats.skipped += 1
             facts = new_file_facts(rel, "sql" if rel.endswith(".sql") else "python")
-            program = program_facts(rel, data, config, tree)  # no query here, but calls the program stage follows
-            if program:
-                facts["program"] = program
+            add_program_facts(rel, data, config, facts, tree)  # no query here, but calls the program stage follows
             if cache is not None:
                 cache.put(rel, sha, facts)
             slots.append(facts)

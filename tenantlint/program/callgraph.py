@@ -112,14 +112,11 @@ class CallGraph:
     def _alias_dependencies(self) -> None:
         """A parameter annotated with a dependency alias (``flow: AuthorizedFlow``) is a
         FastAPI dependency, like ``Depends(...)`` written in place."""
-        by_last: dict[str, list[str]] = {}
-        for name in self.dep_aliases:
-            by_last.setdefault(name.rpartition(".")[2], []).append(name)
         for fn in self.functions.values():
             for param, annotation in (fn.get("annotations") or {}).items():
                 found = self.find(annotation)
                 if found not in self.dep_aliases:  # re-exported: langflow.api.utils.CurrentActiveUser
-                    same = by_last.get(annotation.rpartition(".")[2], [])
+                    same = [n for n in self._by_last.get(annotation.rpartition(".")[2], ()) if n in self.dep_aliases]
                     found = same[0] if len(same) == 1 else None
                 if found:
                     fn["deps"] = {**(fn.get("deps") or {}), param: self.dep_aliases[found]}

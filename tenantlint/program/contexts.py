@@ -43,6 +43,7 @@ class Contexts:
         self.auth: dict[str, list[str]] = {}  # a request entry's authentication markers (for messages)
         self.routed_classes: dict[str, str] = {}  # view classes routed as they are (no methods of their own)
         self.used_classes: dict[str, set[str]] = {}  # serializer/form/permission classes of a view, by context
+        self._admin_markers = (*(w.lower() for w in self.config_list("admin_markers")), "admin", "staff", "superuser")
         self._request_entries(routes)
         self._other_entries()
         self.of: dict[str, set[str]] = {}
@@ -99,6 +100,7 @@ class Contexts:
                         short = m.rsplit(".", 1)[-1]
                         if short.startswith(("get_", "perform_", "check_", "initial", "has_")):
                             self._mark(m, kind, reason)
+        views: set[str] = set()  # unrouted view classes whose attribute classes are marked
         for name, fn in g.functions.items():
             if fnmatch_any(name, self.config_list("entry_points")):
                 self._mark(name, "request", "entry_points in config")
@@ -111,8 +113,11 @@ class Contexts:
                 if any(b.endswith(ADMIN_BASES) for b in bases):
                     self._mark(name, "admin", "Django admin")
                 elif any(b.endswith(REQUEST_BASES) for b in bases) and self._serves_requests(name):
-                    self._mark(name, "request", f"{cls.rsplit('.', 1)[-1]} ({bases[0]})")
-                    self._class_attrs(cls, "request", f"{cls.rsplit('.', 1)[-1]} ({bases[0]})")
+                    reason = f"{cls.rsplit('.', 1)[-1]} ({bases[0]})"
+                    self._mark(name, "request", reason)
+                    if cls not in views:  # its serializer/form/permission classes, once per class
+                        views.add(cls)
+                        self._class_attrs(cls, "request", reason)
         for name, fn in g.functions.items():
             if name in self.entries and self.entries[name] == "request" and self._admin_gated(fn):
                 self.entries[name] = "admin"
@@ -135,7 +140,7 @@ class Contexts:
 
     def _admin_gated(self, fn: dict) -> bool:
         g = self.graph
-        markers = tuple(w.lower() for w in self.config_list("admin_markers")) + ("admin", "staff", "superuser")
+        markers = self._admin_markers
         for dep in [*(fn.get("deps") or {}).values(), *fn.get("decorators", [])]:
             short = dep.rsplit(".", 1)[-1].lower()
             if any(m in short for m in markers) and "not" not in short:
@@ -165,8 +170,8 @@ class Contexts:
 
     def _admin_bases(self, cls: str) -> bool:
         """A base that only staff pass: AdministratorPermissionRequiredMixin, StaffRequiredMixin."""
-        markers = tuple(w.lower() for w in self.config_list("admin_markers")) + ("admin", "staff", "superuser")
-        return any(any(m in b.rsplit(".", 1)[-1].lower() for m in markers) for b in self.graph.bases_of(cls))
+        return any(any(m in b.rsplit(".", 1)[-1].lower() for m in self._admin_markers)
+                   for b in self.graph.bases_of(cls))
 
     def _admin_function(self, name: str | None, depth: int) -> bool:
         """A dependency or decorator that denies unless the caller is staff/admin, itself or

@@ -101,21 +101,21 @@ class _Judge:
             q["sites"] = [self._self_site(q, "alone")]
             return
         q["contexts"] = self.ctx.contexts(fn_name)
+        if not any(r.get("tenant_owned") and r.get("scope") not in SCOPED for r in q.get("refs", [])):
+            q["sites"] = [self._self_site(q, q["contexts"][0])]
+            return
         fn = self.g.functions[fn_name]
         field = _field_at(fn.get("field_querysets"), q)
         if field is not None and fn.get("class"):  # self.fields["board"].queryset = Board.objects.all()
             kind = "request" if "request" in q["contexts"] else q["contexts"][0]
-            self._field_site(q, fn["class"], field, self._self_site(q, kind), replaced=True)
-            return
-        if not any(r.get("tenant_owned") and r.get("scope") not in SCOPED for r in q.get("refs", [])):
-            q["sites"] = [self._self_site(q, q["contexts"][0])]
+            self._field_site(q, fn["class"], field, self._self_site(q, kind))
             return
         self._budget = MAX_VISITS
         calls = _calls_in(fn, q)
         # Calls that build or run the query (``session.scalars(select(Deal))``) are the query,
         # not a key; another call on its lines (``uuid.uuid4()``) makes a value.
         own = {i for i, c in enumerate(fn["calls"])
-               if c in calls and c["callee"].rpartition(".")[2] in QUERY_CALLS
+               if (c in calls and c["callee"].rpartition(".")[2] in QUERY_CALLS)
                or c["callee"].rpartition(".")[2] in SUBQUERIES}  # a subquery built earlier is no value
         leaves = q.get("key_leaves") or [leaf for c in calls for a in [*c["args"], *c["kw"].values()] for leaf in a
                                          if not (leaf[0] in ("call", "row") and leaf[1] in own)]
@@ -165,7 +165,8 @@ class _Judge:
             row_guard = self._row_guard(e.caller, [e.call]) if e.call >= 0 else None
             narrowed = caller["calls"][e.call].get("narrowed") if e.call >= 0 else None
             if narrowed and row_guard is None:  # super().get_queryset().filter(event=...)
-                row_guard = {"kind": "narrowed", "reason": f"the caller filters the rows by the tenant at line {narrowed}"}
+                row_guard = {"kind": "narrowed",
+                             "reason": f"the caller filters the rows by the tenant at line {narrowed}"}
             key_guard = self._key_guard(e.caller, new_keys, new_state)
             self._walk(q, e.caller, new_keys, new_state, [e, *path], sites, seen | {name},
                        row_guard or key_guard, handoff)
@@ -183,12 +184,12 @@ class _Judge:
             self._field_site(q, cls, field, site)
             return
         # A class-level lookup (a Django DetailView's ``model = X``) is get_object() by the URL.
-        kwarg = "pk" if q.get("lookup") else self._detail_only(cls)
-        if kwarg and kind in ("request", "admin", "unreachable"):
-            # Rows of this queryset leave only through get_object(), by the URL's key.
+        if (q.get("lookup") or self._detail_only(cls)) and kind in ("request", "admin", "unreachable"):
+            # Rows of this queryset leave only through get_object(), by the URL's key (``pk``:
+            # lookup_url_kwarg / lookup_field are strings the class facts do not keep).
             q["lookup"] = True
-            site.update({"key": "request", "keys": [kwarg],
-                         "note": f"{kwarg} from the URL, fetched by get_object() of a detail view"})
+            site.update({"key": "request", "keys": ["pk"],
+                         "note": "pk from the URL, fetched by get_object() of a detail view"})
         reason = self._object_permission(cls)
         if reason:
             site["guard"] = {"kind": "permission", "reason": reason}
@@ -199,15 +200,11 @@ class _Judge:
         this class-level query is."""
         return _field_at(self.g.classes[cls].get("related_fields"), q)
 
-    def _field_site(self, q: dict, cls: str, field: str, site: dict, replaced: bool = False) -> None:
+    def _field_site(self, q: dict, cls: str, field: str, site: dict) -> None:
         """A related field fetches the row whose id the client sent: a lookup by a request
         key, guarded by ``validate_<field>()`` or ``validate()`` checking the row's tenant.
-        A class-level queryset is void when a method replaces it (``replaced``: this query
-        is the replacement)."""
+        (A class-level queryset that a method replaces is scoped by the extractor already.)"""
         methods = self.g.class_methods(cls)
-        if not replaced and any(field in (self.g.functions[m].get("narrows") or ()) for m in methods):
-            q["sites"] = []
-            return
         q["lookup"] = True
         site.update({"key": "request", "keys": [field],
                      "note": f"{field} from the request body: the field fetches any row by the id it is sent"})
@@ -223,27 +220,25 @@ class _Judge:
                 break
         q["sites"] = [site]
 
-    def _detail_only(self, cls: str) -> str | None:
-        """The URL keyword a DRF view fetches its one object by (``pk``), when nothing of the view
-        lists its queryset: a detail generic (``RetrieveAPIView``, ``UpdateAPIView``, ...) or
-        a generic view whose own method calls ``self.get_object()`` (a ``CreateAPIView``'s
-        ``post``), no list action, and no method of its own that reads the whole queryset."""
+    def _detail_only(self, cls: str) -> bool:
+        """A DRF view that fetches one object by the URL's key and never lists its queryset: a
+        detail generic (``RetrieveAPIView``, ``UpdateAPIView``, ...) or a generic view whose
+        own method calls ``self.get_object()`` (a ``CreateAPIView``'s ``post``), with no list
+        action and no method of its own that reads the whole queryset."""
         bases = {b.rsplit(".", 1)[-1] for b in self.g.bases_of(cls)}
         if bases & LISTING_VIEWS:
-            return None
+            return False
         fetches = False  # a method of its own calls self.get_object() (a CreateAPIView's post)
         for method in self.g.class_methods(cls):
             short = method.rsplit(".", 1)[-1]
             if short in LISTING_METHODS:
-                return None
+                return False
             own = [c["callee"].rpartition(".")[2] for c in self.g.functions[method]["calls"]
                    if c["callee"].startswith(("self.", "super."))]
             if any(name in LISTING_METHODS for name in own):
-                return None
+                return False
             fetches = fetches or "get_object" in own
-        if not (bases & DETAIL_VIEWS or fetches and bases & GENERIC_VIEWS):
-            return None
-        return "pk"  # lookup_url_kwarg / lookup_field are strings the class facts do not keep
+        return bool(bases & DETAIL_VIEWS or fetches and bases & GENERIC_VIEWS)
 
     def _object_permission(self, cls: str) -> str | None:
         """A permission class whose ``has_object_permission`` verifies the object (DRF runs it

@@ -12,8 +12,7 @@ their enclosing function (``crm.views.DealView.get``)::
      "calls": [Call], "checks": [Check],
      "other_checks": [{"line", "text"}],   # denials that tie nothing to the tenant (for messages)
      "admin_check": bool,      # denies unless the caller is staff/superuser/admin
-     "narrows": ["board"],     # related fields whose queryset it replaces (self.fields["board"].queryset = ...)
-     "field_querysets": [{"name", "line", "end_line"}],  # ... and where
+     "field_querysets": [{"name", "line", "end_line"}],  # self.fields["board"].queryset = ... replaced there
      "attr_types": {"repo": "crm.repo.DealRepo"},  # self.repo = DealRepo(...)
      "needs": [{"param", "kind": "truthy" | "set", "from", "to"}],  # lines run only if the flag holds
      "falsy_defaults": {"widen": "false", "folder_id": "none"},
@@ -224,8 +223,7 @@ class _FunctionWalk:
         self.branch_depth = 0  # inside an if/else branch, an except handler or a loop body
         self.admin_depth = 0
         self.admin_check = False
-        self.narrowed: list[str] = []  # related fields whose queryset this function replaces
-        self.field_querysets: list[dict] = []  # where: the new queryset is a query of its own
+        self.field_querysets: list[dict] = []  # related fields whose queryset it replaces, and where
         self.attr_types: dict[str, str] = {}  # self.<attr> -> the class it was made from
         self.needs: list[dict] = []  # line ranges that run only when a parameter is truthy
         self.conditions: dict[str, ast.expr] = {}  # locals holding a comparison, for the checks that test them
@@ -259,8 +257,7 @@ class _FunctionWalk:
             fact["other_checks"] = self.other_checks[:5]
         if self.admin_check:
             fact["admin_check"] = True
-        if self.narrowed:
-            fact["narrows"] = sorted(set(self.narrowed))  # self.fields["board"].queryset = ... replaced
+        if self.field_querysets:  # self.fields["board"].queryset = ...
             fact["field_querysets"] = self.field_querysets
         if self.attr_types:
             fact["attr_types"] = self.attr_types
@@ -271,21 +268,23 @@ class _FunctionWalk:
             fact["falsy_defaults"] = falsy
         return fact
 
-    def _falsy_defaults(self) -> dict[str, str]:
-        """Parameters whose default is ``None`` ("none") or ``False``/``0``/``""`` ("false")."""
-        args = self.node.args
-        positional = [*args.posonlyargs, *args.args]
-        pairs = list(zip([a.arg for a in positional[len(positional) - len(args.defaults):]], args.defaults))
-        pairs += [(a.arg, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
-        return {name: kind for name, default in pairs if (kind := _falsy_kind(default))}
-
-    def _param_types(self) -> tuple[dict, dict]:
-        deps, annotations = {}, {}
+    def _defaults(self) -> dict[str, ast.expr]:
+        """Parameter name -> its default expression."""
         args = self.node.args
         positional = [*args.posonlyargs, *args.args]
         defaults = dict(zip([a.arg for a in positional[len(positional) - len(args.defaults):]], args.defaults))
         defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
-        for a in (*positional, *args.kwonlyargs):
+        return defaults
+
+    def _falsy_defaults(self) -> dict[str, str]:
+        """Parameters whose default is ``None`` ("none") or ``False``/``0``/``""`` ("false")."""
+        return {name: kind for name, default in self._defaults().items() if (kind := _falsy_kind(default))}
+
+    def _param_types(self) -> tuple[dict, dict]:
+        deps, annotations = {}, {}
+        args = self.node.args
+        defaults = self._defaults()
+        for a in (*args.posonlyargs, *args.args, *args.kwonlyargs):
             dep = _depends_target(defaults.get(a.arg)) or _annotated_depends(a.annotation)
             if dep:
                 deps[a.arg] = self.mod.qualify(dep) or dep
@@ -315,7 +314,6 @@ class _FunctionWalk:
                         self.conditions.pop(target.id, None)
                 field = _queryset_override(target)
                 if field:
-                    self.narrowed.append(field)
                     self.field_querysets.append({"name": field, "line": stmt.lineno,
                                                  "end_line": stmt.end_lineno or stmt.lineno})
                 made = _self_attribute_type(target, stmt.value)
