@@ -78,8 +78,27 @@ def _error(printed: str, tree: str) -> dict:
     return {"message": message, "path": None, "line": None, "column": None}
 
 
-def _query(regopy_api, interpreter, query: str, diagnostics: _Diagnostics) -> dict:
-    impl = regopy_api.rego_query(interpreter._impl, query)
+def _bundle(regopy_api, interpreter, queries: list[str], diagnostics: _Diagnostics):
+    """The policies compiled once for all ``queries`` (``data.a.b.violations`` -> entry point
+    ``a/b/violations``), or None when they do not build; then each query compiles on its own
+    and its error names the place. A plain query compiles every module again: with six
+    rules, six compilations instead of one (0.4 s of every scan)."""
+    for query in queries:
+        regopy_api.rego_add_entrypoint(interpreter._impl, query.removeprefix("data.").replace(".", "/"))
+    bundle = regopy_api.rego_build(interpreter._impl)
+    if regopy_api.rego_bundle_ok(bundle):
+        return bundle
+    regopy_api.rego_free_bundle(bundle)
+    diagnostics.take()
+    return None
+
+
+def _query(regopy_api, interpreter, query: str, diagnostics: _Diagnostics, bundle=None) -> dict:
+    if bundle is None:
+        impl = regopy_api.rego_query(interpreter._impl, query)
+    else:
+        entrypoint = query.removeprefix("data.").replace(".", "/")
+        impl = regopy_api.rego_bundle_query_entrypoint(interpreter._impl, bundle, entrypoint)
     try:
         text = regopy_api.rego_output_string(impl)
         if not regopy_api.rego_output_ok(impl) or text.startswith("(error"):
@@ -144,14 +163,17 @@ def run(request: dict, out) -> None:
                 return
         interpreter.add_data_json(_dumps(job.get("data", {})))
         interpreter.set_input_term(_dumps(job.get("input", {})))
+        bundle = _bundle(regopy_api, interpreter, job["queries"], diagnostics)
         answers = []
         for query in job["queries"]:
             _emit(out, {"evaluating": query})
             try:
-                answers.append(_query(regopy_api, interpreter, query, diagnostics))
+                answers.append(_query(regopy_api, interpreter, query, diagnostics, bundle))
             except regopy.RegoError as exc:
                 answers.append({"error": _error(diagnostics.take(), str(exc))})
             diagnostics.take()
+        if bundle is not None:
+            regopy_api.rego_free_bundle(bundle)
         results.append(answers)
     _emit(out, {"results": results})
 
