@@ -44,8 +44,18 @@ def evaluate(
     if url:
         return finish(opa.evaluate(url, {**input_doc, "config": policy_config(config, rules)}))
     check_rule_ids(config, rules)
+    if _nothing_to_judge(input_doc, modules):
+        return []
     data = {"tenantlint": {"config": policy_config(config, rules)}}
     return finish(embedded.evaluate(input_doc, data, modules))
+
+
+def _nothing_to_judge(input_doc: dict, modules) -> bool:
+    """The built-in rules judge queries, routes and fields; a document with none of them
+    (a pre-commit run on files without data access) needs no engine. A project's own
+    policies may judge anything, tables alone included."""
+    return (all(m.builtin for m in modules)
+            and not any(input_doc.get(key) for key in ("queries", "routes", "fields")))
 
 
 def policy_config(config: Config, rules: Sequence["RuleInfo"]) -> dict:

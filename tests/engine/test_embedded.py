@@ -82,6 +82,20 @@ def test_split_evaluation_keeps_routes_and_fields_once(monkeypatch):
     assert [v["rule"] for v in violations].count("unprotected-export-endpoint") == 1
 
 
+def test_a_document_with_nothing_the_built_in_rules_judge_needs_no_engine(tmp_path, monkeypatch):
+    spawned = []
+    real = embedded.run_worker
+    monkeypatch.setattr(embedded, "run_worker", lambda modules, jobs: spawned.append(1) or real(modules, jobs))
+    tables_only = complete_input({"tables": {"contacts": {"tenant_column": "account_id"}}})
+    assert evaluate(tables_only, Config()) == []
+    assert spawned == []
+    folder = policy_folder(tmp_path, {"audit.rego": user_rule("violations := []\n")})
+    assert evaluate(tables_only, Config(), [folder]) == []
+    assert spawned == [1]  # a project's own rule may judge tables alone
+    assert evaluate(unscoped_reads(1), Config()) == [read_violation(1)]
+    assert spawned == [1, 1]
+
+
 USER_RULE_HEAD = """\
 # METADATA
 # title: {title}
