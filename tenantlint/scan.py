@@ -167,13 +167,14 @@ def scan(
     all_facts = [{**f, "fields": [], "queries": [q for q in f["queries"] if q.get("function")]}
                  if f["path"] in context_paths else f for f in all_facts]
     scripts = console_scripts(root, cwd)
+    focus = {display_path(file, cwd) for file in files.files} if context_paths else None
     if cache_dir is not None:  # an unchanged tree: the same document, no whole-program stage
         from tenantlint.cache import cached_document
 
         document = cached_document(cache_dir, digests, config, [sorted(context_paths), scripts],
-                                   lambda: link(all_facts, config, scripts=scripts))
+                                   lambda: link(all_facts, config, scripts=scripts, focus=focus))
     else:
-        document = link(all_facts, config, scripts=scripts)
+        document = link(all_facts, config, scripts=scripts, focus=focus)
     engine_document = _given_files_only(document, context_paths) if context_paths else document
     from tenantlint.engine import load_policy_dirs
 

@@ -69,6 +69,10 @@ class CallGraph:
         self.instances: dict[str, str] = {}
         self.dep_aliases: dict[str, str] = {}  # Annotated[T, Depends(f)] aliases -> f
         self._class_methods: dict[str, list[str]] = {}
+        self._chains: dict[str, list[str]] = {}
+        self._bases: dict[str, list[str]] = {}
+        self._found: dict[str, str | None] = {}  # find() answers, once every name is indexed
+        self._resolved: dict[tuple, list] = {}  # _targets() answers: calls repeat across a project
         self._attribute_types: dict[tuple[str, str], str | None] = {}
         self.methods: dict[str, dict[str, str]] = {}  # class -> short name -> function
         self.by_short: dict[str, list[str]] = {}
@@ -130,21 +134,31 @@ class CallGraph:
         same name, or the only one that ends with it (``crm.repo.f`` for ``src.crm.repo.f``)."""
         if not ref:
             return None
+        if ref in self._found:
+            return self._found[ref]
         if ref in self.functions or ref in self.classes or ref in self.instances or ref in self.dep_aliases:
             return ref
         tail = "." + ref
         found = [n for n in self._by_last.get(ref.rpartition(".")[2], ()) if n.endswith(tail)]
-        return found[0] if len(found) == 1 else None
+        self._found[ref] = answer = found[0] if len(found) == 1 else None
+        return answer
 
-    def class_chain(self, cls: str, depth: int = 0):
-        """The class and its project bases, nearest first."""
+    def class_chain(self, cls: str) -> list[str]:
+        """The class and its project bases, nearest first (depth-first, as Python writes them
+        down before the method resolution order; at most ten levels)."""
+        chain = self._chains.get(cls)
+        if chain is None:
+            chain = self._chains[cls] = list(self._chain(cls, 0))
+        return chain
+
+    def _chain(self, cls: str, depth: int):
         yield cls
         if depth > 10 or cls not in self.classes:
             return
         for base in self.classes[cls].get("bases", []):
             found = self.find(base)
             if found in self.classes and found != cls:
-                yield from self.class_chain(found, depth + 1)
+                yield from self._chain(found, depth + 1)
 
     def method(self, cls: str, short: str, skip_first: bool = False) -> str | None:
         for i, c in enumerate(self.class_chain(cls)):
@@ -180,7 +194,11 @@ class CallGraph:
 
     def bases_of(self, cls: str) -> list[str]:
         """Base class names as written, qualified, along the project chain (framework ones too)."""
-        return [b for c in self.class_chain(cls) for b in self.classes.get(c, {}).get("bases", [])]
+        bases = self._bases.get(cls)
+        if bases is None:
+            bases = self._bases[cls] = [b for c in self.class_chain(cls)
+                                        for b in self.classes.get(c, {}).get("bases", [])]
+        return bases
 
     # -- resolution ------------------------------------------------------------------------------
     def _resolve_function(self, name: str, fn: dict) -> None:
@@ -220,7 +238,18 @@ class CallGraph:
         return None
 
     def _targets(self, fn: dict, call: dict) -> list[tuple[str, str, int]]:
+        """What a call may run; it depends on the callee as written, the caller's class and,
+        for a method of a parameter, the parameter's annotation."""
         callee = call["callee"]
+        annotation = (fn.get("annotations") or {}).get(callee[6:].partition(".")[0]) \
+            if callee.startswith("param:") else None
+        key = (callee, fn.get("class"), annotation)
+        found = self._resolved.get(key)
+        if found is None:
+            found = self._resolved[key] = self._resolve_call(fn, callee)
+        return found
+
+    def _resolve_call(self, fn: dict, callee: str) -> list[tuple[str, str, int]]:
         head, _, rest = callee.partition(".")
         short = callee.rsplit(".", 1)[-1]
         cls = fn.get("class")

@@ -215,6 +215,8 @@ class Contexts:
                 elif short == "ready" and "AppConfig" in bases:
                     self._mark(name, "startup", "AppConfig.ready")
             for call in fn.get("calls", []):
+                if not call.get("values"):  # no function handed over
+                    continue
                 callee_short = call["callee"].rsplit(".", 1)[-1]
                 if callee_short == "RunPython":
                     for value in call.get("values", []):

@@ -31,9 +31,11 @@ PLAINTEXT_TYPES = {
 }
 
 
-def link(files: list[dict], config: Config, scripts: list[str] = ()) -> dict:
+def link(files: list[dict], config: Config, scripts: list[str] = (), focus: set[str] | None = None) -> dict:
     """Join per-file facts into the policy input document. ``scripts``: functions the project
-    installs as console commands (dotted names)."""
+    installs as console commands (dotted names). ``focus``: on a scan of given files, their
+    paths; the other files' queries are judged only when a function of a given file reaches
+    them (a finding can sit in a given file only then), the rest keep no sites."""
     models = _models(files)
     tables = _tables(files, models, config)
     fields = [_link_field(f, models, config) for facts in files for f in facts.get("fields", [])]
@@ -51,8 +53,23 @@ def link(files: list[dict], config: Config, scripts: list[str] = ()) -> dict:
     for query in foreign_key_writes(graph, models, tables):
         queries.append({**query, "index": len(queries)})
     routes = link_routes(files, queries, config, graph)  # also marks exports and each query's route
-    judge(queries, graph, Contexts(graph, routes, config, scripts), config)
+    judged = queries if focus is None else _reached_from(focus, queries, graph)
+    judge(judged, graph, Contexts(graph, routes, config, scripts), config)
     return {"version": 1, "tables": tables, "queries": queries, "routes": routes, "fields": fields}
+
+
+def _reached_from(focus: set[str], queries: list[dict], graph: CallGraph) -> list[dict]:
+    """The queries of the ``focus`` files, and those in functions their functions call, at
+    any depth: a finding sits at a call in the outermost function of a path to the query,
+    so a query no function of theirs reaches has no site in them."""
+    reached = set()
+    stack = [name for name, fn in graph.functions.items() if fn["path"] in focus]
+    while stack:
+        name = stack.pop()
+        if name not in reached:
+            reached.add(name)
+            stack.extend(e.callee for e in graph.out.get(name, ()))
+    return [q for q in queries if q["path"] in focus or q.get("function") in reached]
 
 
 def _models(files: list[dict]) -> dict[str, dict]:

@@ -221,3 +221,25 @@ def test_an_unchanged_tree_reuses_its_document_and_a_change_builds_a_new_one(tre
     changed = scan(["."], cwd=tree, cache_dir=cache)
     assert len(list((cache / "documents").glob("*.json"))) == 2
     assert len(changed.findings) == len(first.findings) + 1
+
+
+def test_a_scan_of_given_files_judges_only_the_queries_their_functions_reach(tmp_path):
+    (tmp_path / "tenantlint.yaml").write_text("tenant_columns: [tenant_id]\n")
+    (tmp_path / "models.py").write_text(
+        "from django.db import models\n\n\nclass Note(models.Model):\n    tenant_id = models.IntegerField()\n")
+    (tmp_path / "repo.py").write_text(
+        "from models import Note\n\n\ndef reached(pk):\n    return Note.objects.get(pk=pk)\n\n\n"
+        "def elsewhere(pk):\n    return Note.objects.get(pk=pk)\n")
+    (tmp_path / "views.py").write_text(
+        "from rest_framework.decorators import api_view\nfrom repo import reached\n\n\n"
+        "@api_view(['GET'])\ndef show(request, pk):\n    return reached(pk)\n")
+    (tmp_path / "other.py").write_text(
+        "from rest_framework.decorators import api_view\nfrom repo import elsewhere\n\n\n"
+        "@api_view(['GET'])\ndef other(request, pk):\n    return elsewhere(pk)\n")
+    given = scan(["views.py"], cwd=tmp_path)
+    judged = {q["function"]: "contexts" in q for q in given.document["queries"]}
+    assert judged == {"repo.reached": True, "repo.elsewhere": False}
+    assert [(f["rule"], f["path"], f["line"]) for f in given.findings] == [("unscoped-lookup", "views.py", 7)]
+    whole = scan(["."], cwd=tmp_path)
+    assert sorted((f["rule"], f["path"], f["line"]) for f in whole.findings) == [
+        ("unscoped-lookup", "other.py", 7), ("unscoped-lookup", "views.py", 7)]
