@@ -3,8 +3,14 @@
 # description: |
 #   ## What it does
 #   Finds lookups of a single row of a tenant-owned table by its primary key with
-#   no tenant in the lookup: Django `.get(pk=...)` / `get_object_or_404(Model, pk=...)`,
-#   SQLAlchemy `session.get(Model, id)`, `SELECT ... WHERE id = %s`.
+#   no tenant in the lookup: Django `.get(pk=...)` through any manager the model
+#   declares (`Card.visible_objects.get(pk=...)`), `get_object_or_404(Model, pk=...)`
+#   (also `generics.`/`shortcuts.`), a generic detail, update or delete view whose
+#   `model = X` or `queryset` no `get_queryset` narrows, a serializer's related field
+#   over the whole table; SQLAlchemy `session.get(Model, id)`; `SELECT ... WHERE id = %s`.
+#   A model keyed by a one-to-one link to its parent (`board = OneToOneField(Board,
+#   primary_key=True)`) has the parent's tenant, reached through the link
+#   (`board__teamspace_id`).
 #
 #   ## Why is this bad?
 #   This is the insecure direct object reference (IDOR) shape. Ids come from the

@@ -45,7 +45,7 @@ def link(files: list[dict], config: Config, scripts: list[str] = (), focus: set[
     for facts in files:
         for query in facts.get("queries", []):
             query = _resolve_constant(query, constants, config)
-            if query is None:
+            if query is None or not all(_declared_manager(ref, models) for ref in query.get("refs", [])):
                 continue
             refs = [_link_ref(ref, tables, models, config) for ref in query.get("refs", [])]
             queries.append({**query, "index": len(queries), "refs": refs})
@@ -87,11 +87,50 @@ def _models(files: list[dict]) -> dict[str, dict]:
                                           {**table, "table": table.get("name"), "path": facts.get("path")})
                 if table.get("module"):
                     qualified.setdefault(f"{table['module']}.{table['model']}", entry)
+    named = {name.lower(): name for name in models}  # Django resolves "core.TeamSpace" case-insensitively
+    for model in models.values():
+        if model.get("relations"):
+            model["relations"] = {attr: named.get(target.lower(), target) for attr, target in model["relations"].items()}
     resolved = {name: _inherited(model, models, qualified, set()) for name, model in models.items()}
     for name, (tenant_column, table) in resolved.items():
         models[name]["tenant_column"] = tenant_column
         models[name]["table"] = table
+        models[name]["managers"] = _managers(models[name], models, qualified, set())
+    for name, model in models.items():
+        if not model["tenant_column"] and model.get("pk_parent"):
+            model["tenant_column"] = _parent_tenant(model, models, 0)
     return models
+
+
+def _managers(model: dict, models: dict, qualified: dict, seen: set) -> dict:
+    """The model's managers, its own and those its bases declare (an abstract base's
+    ``objects = ScopedManager(...)`` serves every model built on it)."""
+    if id(model) in seen:
+        return {}
+    seen.add(id(model))
+    found = {}
+    for base in reversed(_bases(model, models, qualified)):
+        found.update(_managers(base, models, qualified, seen))
+    return {**found, **(model.get("managers") or {})}
+
+
+def _parent_tenant(model: dict, models: dict, depth: int) -> str | None:
+    """A model whose primary key is a one-to-one link to its parent (``board =
+    OneToOneField(Board, primary_key=True)``) holds the parent's rows' data: its tenant is the
+    parent's, reached through the link (``board__teamspace_id``)."""
+    parent = models.get(model["relations"].get(model["pk_parent"]) or "")
+    if parent is None or depth > 5:
+        return None
+    column = parent.get("tenant_column") or (parent.get("pk_parent") and _parent_tenant(parent, models, depth + 1))
+    return f"{model['pk_parent']}__{column}" if column else None
+
+
+def _declared_manager(ref: dict, models: dict) -> bool:
+    """A chain from a manager the extractor could not be sure of (``Card.visible_objects.get``)
+    is a query only if the model declares that manager."""
+    if not ref.get("manager_unsure"):
+        return True
+    return ref.get("manager") in ((models.get(ref.get("model") or "") or {}).get("managers") or {})
 
 
 def _inherited(model: dict, models: dict, qualified: dict, seen: set) -> tuple[str | None, str | None]:

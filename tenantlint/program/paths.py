@@ -51,12 +51,16 @@ QUERY_CALLS = {
 }
 # SQLAlchemy subquery objects: a part of the statement that uses them, never a key.
 SUBQUERIES = {"subquery", "scalar_subquery", "correlate", "cte", "lateral", "exists", "label", "as_scalar"}
-# DRF generics whose queryset serves get_object() only, and those that list it.
+# Generic views whose queryset serves get_object() only (DRF's and Django's), and those that list it.
 DETAIL_VIEWS = {"RetrieveAPIView", "UpdateAPIView", "DestroyAPIView", "RetrieveUpdateAPIView",
                 "RetrieveDestroyAPIView", "RetrieveUpdateDestroyAPIView", "RetrieveModelMixin",
-                "UpdateModelMixin", "DestroyModelMixin"}
+                "UpdateModelMixin", "DestroyModelMixin",
+                # Django's own: get_object() by the URL's pk or slug
+                "DetailView", "UpdateView", "DeleteView", "BaseDetailView", "BaseUpdateView", "BaseDeleteView",
+                "DateDetailView"}
 LISTING_VIEWS = {"ListAPIView", "ListCreateAPIView", "ListModelMixin", "ModelViewSet", "ReadOnlyModelViewSet"}
-GENERIC_VIEWS = {"GenericAPIView", "CreateAPIView", "CreateModelMixin", "GenericViewSet", *DETAIL_VIEWS}
+GENERIC_VIEWS = {"GenericAPIView", "CreateAPIView", "CreateModelMixin", "GenericViewSet", "SingleObjectMixin",
+                 *DETAIL_VIEWS}
 LISTING_METHODS = {"list", "get_queryset", "filter_queryset", "paginate_queryset"}
 # Annotations of a parameter that is the HTTP request itself; a ``request`` annotated with
 # anything else is a body model (FastAPI: ``request: WorkflowStopRequest``) whose fields

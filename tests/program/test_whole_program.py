@@ -3,7 +3,8 @@
 ``deals`` is FastAPI + SQLAlchemy with a data layer, guard helpers, an admin dependency,
 celery, click, a migration and ``__main__``; ``boards`` is Django/DRF with a permission
 class, a decorator that verifies the URL's ids, the ``or`` trap, django-scopes, a foreign
-key written from the request, and keys from a checked row or the server-side session.
+key written from the request, and keys from a checked row or the server-side session;
+``workspaces`` is the Django model, manager and generic-view shapes of issue 13.
 "Removing the guard produces the finding" is checked for each guard kind on a copy.
 """
 
@@ -56,6 +57,22 @@ BOARDS = [
 ]
 
 
+WORKSPACES = [
+    ("unscoped-lookup", "core/views.py", 12, "error", "request"),  # fields from project mixins
+    ("unscoped-lookup", "core/views.py", 17, "error", "request"),  # a custom manager class
+    ("unscoped-lookup", "core/views.py", 22, "error", "request"),  # QuerySet.as_manager()
+    ("unscoped-lookup", "core/views.py", 32, "error", "request"),  # generics.get_object_or_404
+    ("unscoped-lookup", "core/views.py", 37, "error", "request"),  # shortcuts.get_object_or_404
+    ("unscoped-lookup", "core/views.py", 42, "error", "request"),  # one-to-one primary key
+    ("unscoped-lookup", "core/views.py", 52, "error", "request"),  # AutoOneToOneField to "core.BOARD"
+    ("unscoped-write", "core/views.py", 63, "error", "request"),   # foreign key to "core.BOARD"
+    ("unscoped-lookup", "core/views.py", 68, "error", "request"),  # UpdateView.model
+    ("unscoped-lookup", "core/views.py", 72, "error", "request"),  # DeleteView.queryset
+    ("unscoped-lookup", "core/views.py", 76, "error", "request"),  # DetailView.model
+    ("unscoped-lookup", "core/views.py", 80, "error", "request"),  # SingleObjectMixin + get_object()
+]
+
+
 def test_deals_exact_findings_by_context():
     assert _found(FIXTURES / "deals") == DEALS
 
@@ -64,7 +81,18 @@ def test_boards_exact_findings():
     assert _found(FIXTURES / "boards") == BOARDS
 
 
-@pytest.mark.parametrize("case", ["deals", "boards"])
+def test_workspaces_exact_findings():
+    assert _found(FIXTURES / "workspaces") == WORKSPACES
+
+
+def test_a_one_to_one_keyed_child_takes_its_parents_tenant_through_the_link():
+    tables = scan(["."], cwd=FIXTURES / "workspaces").document["tables"]
+    assert {name: tables[name]["tenant_column"] for name in ("core_boardsettings", "core_boardprofile", "core_job")} \
+        == {"core_boardsettings": "board__teamspace_id", "core_boardprofile": "board__teamspace_id",
+            "core_job": "teamspace_id"}
+
+
+@pytest.mark.parametrize("case", ["deals", "boards", "workspaces"])
 def test_markers(case):
     result = scan(["."], cwd=FIXTURES / case)
     reported = [f for f in result.findings if f["severity"] != "info"]

@@ -153,6 +153,8 @@ def _record_query(ctx: FileContext, rec, at) -> dict:
                 r["lookups"] = rec.lookups
                 if rec.manager:
                     r["manager"] = rec.manager
+                if rec.manager_unsure:
+                    r["manager_unsure"] = True
                 if rec.disabled:
                     r["scopes_disabled"] = rec.disabled
                 if rec.parents and verdict[0] == "none":

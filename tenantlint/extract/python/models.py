@@ -15,7 +15,9 @@ from tenantlint.extract.python.context import ClassInfo, FileContext, meta_of
 from tenantlint.extract.python.records import snake
 from tenantlint.extract.python.tree import arg, callee, dotted, is_camel, is_name, keyword, last_name, positional, string_value
 
-DJANGO_RELATIONS = {"ForeignKey", "OneToOneField", "ParentalKey", "TreeForeignKey", "TreeOneToOneField"}
+DJANGO_RELATIONS = {"ForeignKey", "OneToOneField", "ParentalKey", "TreeForeignKey", "TreeOneToOneField",
+                    "AutoOneToOneField"}
+DJANGO_ONE_TO_ONE = {"OneToOneField", "TreeOneToOneField", "AutoOneToOneField"}
 DJANGO_M2M = {"ManyToManyField", "ParentalManyToManyField", "TreeManyToManyField", "GenericRelation",
               "GenericForeignKey", "SortedManyToManyField", "TaggableManager"}
 DJANGO_META_KEYS = {"db_table", "abstract", "app_label", "proxy", "managed", "ordering", "unique_together",
@@ -214,13 +216,13 @@ def _django(ctx: FileContext, info: ClassInfo, kinds: dict) -> tuple[dict, list[
         label = string_value(meta.get("app_label")) or _app_label(ctx.path)
         name = f"{label}_{info.name.lower()}" if label else info.name.lower()
     columns, relations, fields, managers = [], {}, [], {}
-    has_pk = False
+    has_pk, pk_parent = False, None
     for attr, small in info.attrs.items():
         call = _value_call(small)
         if call is None:
             continue
         kind = callee(call) or ""
-        if kind.endswith("Manager") or kind in ("as_manager",) or (
+        if kind.endswith("Manager") or kind in ("as_manager",) or _manager_class(ctx, kind) or (
                 isinstance(call.func, cst.Call) and callee(call.func) == "from_queryset"):
             managers[attr] = dotted(call.func) or kind
             continue
@@ -238,7 +240,10 @@ def _django(ctx: FileContext, info: ClassInfo, kinds: dict) -> tuple[dict, list[
                 relations[attr] = target
         else:
             column = db_column or attr
-        has_pk = has_pk or _truthy(keyword(call, "primary_key"))
+        is_pk = _truthy(keyword(call, "primary_key"))
+        if is_pk and kind in DJANGO_ONE_TO_ONE and relations.get(attr):
+            pk_parent = attr  # its rows are its parent's: the parent's tenant is theirs
+        has_pk = has_pk or is_pk
         columns.append(column)
         fields.append(_field(ctx, info, attr, kind, column, small))
     if not has_pk and not abstract:
@@ -249,7 +254,18 @@ def _django(ctx: FileContext, info: ClassInfo, kinds: dict) -> tuple[dict, list[
         table["proxy"] = True
     if managers:
         table["managers"] = managers
+    if pk_parent:
+        table["pk_parent"] = pk_parent
     return table, fields
+
+
+def _manager_class(ctx: FileContext, kind: str, depth: int = 0) -> bool:
+    """``visible = VisibleCards()`` with ``class VisibleCards(models.Manager)`` in this file."""
+    info = ctx.classes.get(kind)
+    if info is None or depth > 5:
+        return False
+    return any(b.split(".")[-1].endswith(("Manager", "QuerySet")) or _manager_class(ctx, b, depth + 1)
+               for b in info.bases)
 
 
 def _django_target(expr, own: str) -> str | None:

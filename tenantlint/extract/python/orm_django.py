@@ -25,6 +25,10 @@ MANAGERS = {"objects", "_default_manager", "_base_manager"}
 UNAMBIGUOUS = {"all", "filter", "exclude", "select_related", "prefetch_related", "order_by", "annotate", "only",
                "defer", "values_list", "in_bulk", "get_or_create", "update_or_create", "aggregate", "none", "raw",
                "bulk_create", "select_for_update", "using", "distinct", "alias"}
+# After a manager attribute with another name, these make a queryset if the model declares
+# the manager (``Card.visible_objects.get(pk=...)``; the linker checks).
+MANAGER_METHODS = {"get", "first", "last", "earliest", "latest", "count", "exists", "create", "update", "delete",
+                   "values", "iterator", "contains", "bulk_update", "get_queryset"}
 PASS = {"all", "select_related", "prefetch_related", "order_by", "reverse", "distinct", "only", "defer",
         "annotate", "alias", "values", "values_list", "using", "select_for_update", "dates", "datetimes",
         "iterator", "filter_by_natural_key", "complex_filter", "with_deleted", "live", "active", "chunked"}
@@ -63,6 +67,9 @@ def _root(w, base, links, frame):
         if model is not None:
             rec = w.new_record("django", model, links[consumed - 1].node, frame)
             rec.manager = links[consumed - 1].name
+            # Card.visible_objects.get(...): a queryset only if Card declares that manager,
+            # which the linker checks against the model's facts.
+            rec.manager_unsure = rec.manager not in MANAGERS and _norm(links[consumed].name) not in UNAMBIGUOUS
             return QS(rec), consumed
         if base.value == "self" and frame.cls is not None:
             return _view_root(w, links, frame, base)
@@ -101,6 +108,9 @@ def _manager(w, base: cst.Name, links, frame) -> tuple[str | None, int]:
         return model, i + 1
     if nxt is not None and nxt.kind == "call" and _norm(nxt.name) in UNAMBIGUOUS:
         return model, i + 1
+    if (nxt is not None and nxt.kind == "call" and _norm(nxt.name) in MANAGER_METHODS
+            and base.value != "cls" and not manager.name.startswith("_")):
+        return model, i + 1  # confirmed by the linker (rec.manager_unsure)
     return None, 0
 
 

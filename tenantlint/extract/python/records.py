@@ -54,6 +54,7 @@ class Record:
     rel_joins: set = field(default_factory=set)  # SQLAlchemy join(Owner.rel): (owner key, rel name)
     parents: list = field(default_factory=list)  # Django fk=<object> lookups, for the linker
     manager: str | None = None  # Django: the manager attribute the chain starts from (objects, all_objects)
+    manager_unsure: bool = False  # Django: a manager name only the model's declaration can confirm
     touched: bool = False  # a method was applied (a bare ``Model.objects`` passed along is not judged)
     disabled: str | None = None  # runs where a runtime scoping library is switched off (scopes_disabled())
 
