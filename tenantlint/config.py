@@ -107,6 +107,7 @@ class Config:
     admin_markers: tuple[str, ...] = ()
     entry_points: tuple[str, ...] = ()
     guards: tuple = ()
+    non_propagating_join_keys: tuple[str, ...] = ()
     # Not user keys: where the config came from, and whether tenant_columns were defaulted.
     source: str | None = field(default=None, compare=False)
     root: str | None = field(default=None, compare=False)
@@ -152,6 +153,7 @@ _STRING_LIST_KEYS = {
     "job_launchers",
     "admin_markers",
     "entry_points",
+    "non_propagating_join_keys",
 }
 _USER_KEYS = {f.name for f in fields(Config)} - {"source", "root", "tenant_columns_defaulted"}
 _RULE_OPTION_KEYS = {"severity", "enabled", "options"}

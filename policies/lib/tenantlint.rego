@@ -153,6 +153,11 @@ site_path(site) := {
 	is_string(object.get(site, "code", null))
 } else := {}
 
+# Why a join that looked scoping does not scope (tenantlint.program.joins).
+join_note(ref) := concat("", [" (", ref.shared_join, ")"]) if {
+	is_string(object.get(ref, "shared_join", null))
+} else := ""
+
 site_note(site) := concat("", [" (", site.note, ")"]) if {
 	is_string(object.get(site, "note", null))
 } else := ""

@@ -68,5 +68,5 @@ violations := [v |
 
 read_message(ref) := concat("", [
 	lib.subject(ref), " is read without a tenant filter", lib.tenant_column_hint(ref),
-	": the query returns every tenant's rows",
+	": the query returns every tenant's rows", lib.join_note(ref),
 ])

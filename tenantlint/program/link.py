@@ -20,6 +20,7 @@ import fnmatch
 from tenantlint.config import Config, table_matches
 from tenantlint.program.callgraph import CallGraph
 from tenantlint.program.contexts import Contexts
+from tenantlint.program.joins import non_propagating_join
 from tenantlint.program.paths import judge
 from tenantlint.program.routes import link_routes
 from tenantlint.program.writes import foreign_key_writes
@@ -90,7 +91,8 @@ def _models(files: list[dict]) -> dict[str, dict]:
     named = {name.lower(): name for name in models}  # Django resolves "core.TeamSpace" case-insensitively
     for model in models.values():
         if model.get("relations"):
-            model["relations"] = {attr: named.get(target.lower(), target) for attr, target in model["relations"].items()}
+            model["relations"] = {attr: named.get(target.lower(), target)
+                                  for attr, target in model["relations"].items()}
     resolved = {name: _inherited(model, models, qualified, set()) for name, model in models.items()}
     for name, (tenant_column, table) in resolved.items():
         models[name]["tenant_column"] = tenant_column
@@ -175,6 +177,9 @@ def _tables(files: list[dict], models: dict, config: Config) -> dict[str, dict]:
             entry["tenant_column"] = entry["tenant_column"] or tenant_column
             entry["model"] = entry["model"] or model
             entry["columns"] = sorted(set(entry["columns"]) | {c.lower() for c in table.get("columns", [])})
+            keys = _foreign_keys(table, models)
+            if keys:
+                entry["foreign_keys"] = {**keys, **(entry.get("foreign_keys") or {})}
     for name in config.tenant_tables:
         key = name.lower()
         if key not in tables and not any(t["model"] and t["model"].lower() == key for t in tables.values()):
@@ -187,6 +192,18 @@ def _tables(files: list[dict], models: dict, config: Config) -> dict[str, dict]:
         entry["tenant_owned"] = (bool(entry["tenant_column"]) or listed) and not exempt
         entry["sensitive_columns"] = [c for c in entry["columns"] if _sensitive(names, c, config)]
     return dict(sorted(tables.items()))
+
+
+def _foreign_keys(table: dict, models: dict) -> dict[str, str]:
+    """column -> ``table.column`` it references: DDL and SQLAlchemy say so, a Django relation
+    ``board = ForeignKey(Board)`` is the column ``board_id`` to Board's table's id."""
+    keys = {c.lower(): t.lower() for c, t in (table.get("foreign_keys") or {}).items()}
+    relations = (models.get(table.get("model") or "") or table).get("relations") or {}  # names resolved
+    for attr, target in relations.items():
+        target_table = (models.get(target) or {}).get("table")
+        if target_table and table.get("framework") == "django":
+            keys.setdefault(f"{attr}_id".lower(), f"{target_table.lower()}.id")
+    return keys
 
 
 def _drop_encrypted(tables: dict, fields: list[dict]) -> None:
@@ -218,6 +235,9 @@ def _link_ref(ref: dict, tables: dict, models: dict, config: Config) -> dict:
     runtime = _runtime_scope(ref, models)
     if runtime is not None:
         linked["scope"], linked["reason"] = runtime
+    shared = non_propagating_join(linked, tables, config.non_propagating_join_keys)
+    if shared is not None:
+        linked["scope"], linked["reason"], linked["shared_join"] = "none", shared, shared
     parent = _tenant_parent(ref, models, tables)
     if parent is not None:
         linked["scope"] = "join"

@@ -58,3 +58,20 @@ def test_reserved_word_placeholders_parse_and_keep_the_source_text():
         ("missing-tenant-filter", 9), ("missing-tenant-filter", 12)]
     code = {q["line"]: q["code"] for q in result.document["queries"]}
     assert code[9] == "SELECT * FROM patients WHERE name BETWEEN :from AND :to"  # the source, not the rewrite
+
+
+def test_a_join_on_a_key_to_a_shared_table_scopes_nothing():
+    """Issue 13: ``stock.facility_id = memberships.facility_id`` where both reference the shared
+    ``facilities`` does not carry the client; a key to one client's row (``sku_id = skus.id``,
+    also declared by ``ALTER TABLE ... ADD FOREIGN KEY``) does."""
+    result = scan(["."], cwd=FIXTURES / "sql" / "warehouse")
+    assert result.errors == []
+    assert [(f["rule"], f["path"], f["line"]) for f in result.findings] == [
+        ("missing-tenant-filter", "queries.sql", 11), ("missing-tenant-filter", "queries.sql", 14)]
+    assert result.findings[0]["message"].endswith(
+        "(joined on facility_id, a key to facilities, which is shared by every tenant: "
+        "the join matches other tenants' rows too)")
+    assert "listed in non_propagating_join_keys" in result.findings[1]["message"]
+    keys = result.document["tables"]["inventory"]["foreign_keys"]
+    assert keys == {"facility_id": "facilities.id", "sku_id": "skus.id"}
+    assert result.document["tables"]["invoices"]["foreign_keys"] == {"shipment_id": "shipments.id"}

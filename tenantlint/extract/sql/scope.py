@@ -268,6 +268,10 @@ class _ScopeBuilder:
         self.sources: dict[str, _Source] = {}
         self.clauses: list = []
         self.scoped: dict[str, tuple[str, str]] = {}
+        # alias -> (column, other table, other column) of the equality that scoped it by join:
+        # the linker knows from foreign keys whether that key carries a tenant
+        self.join_keys: dict[str, tuple[str, str, str]] = {}
+        self._key: tuple[str, str, str] | None = None  # the last _equal_to() join's key
 
     # --- building
 
@@ -358,6 +362,9 @@ class _ScopeBuilder:
             elif source.table is not None:
                 kind, reason = self.scoped.get(source.alias, ("none", self._unscoped_reason(source)))
                 refs.append(_ref(source.table, kind, reason, source.use, source.alias))
+                if kind == "join" and source.alias in self.join_keys:
+                    column, table, other = self.join_keys[source.alias]
+                    refs[-1]["join_key"] = {"column": column, "table": table, "other_column": other}
         for node in self._child_queries(children):
             refs.extend(self.a.query(node, frame_env, "read" if child_use == "write" else child_use).refs)
         any_scoped = bool(self.scoped)
@@ -382,23 +389,31 @@ class _ScopeBuilder:
             for source in self.sources.values():
                 if source.alias in self.scoped:
                     continue
-                verdict = self._judge(source)
+                verdict, key = self._judge(source)
                 if verdict is not None:
                     self.scoped[source.alias] = verdict
+                    if key is not None:
+                        self.join_keys[source.alias] = key
                     changed = True
 
-    def _judge(self, source: _Source) -> tuple[str, str] | None:
+    def _judge(self, source: _Source) -> tuple[tuple[str, str] | None, tuple[str, str, str] | None]:
+        """The best verdict for ``source`` and, when it is one column equality with another
+        table's column, that join's key."""
         best: tuple[str, str] | None = None
+        best_key = None
         for clause in self.clauses + source.restrict:
             # ``tc = %s OR tc IS NULL``: rows with no tenant are nobody's; the disjunct is neutral.
+            self._key = None
             kinds = [self._atom(atom, source) for atom in clause if not self._unowned(atom, source)]
             if not kinds or any(k is None for k in kinds):
                 continue
             names = {k[0] for k in kinds}
             kind = next(iter(names)) if len(names) == 1 else "join"
             verdict = (kind, kinds[0][1] if len(kinds) == 1 else "every branch of an OR restricts the tenant")
-            if best is None or _RANK[verdict[0]] > _RANK[best[0]]:
-                best = verdict
+            key = self._key if len(kinds) == 1 else None
+            if best is None or _RANK[verdict[0]] > _RANK[best[0]] or (
+                    verdict[0] == best[0] == "join" and best_key is not None and key is None):
+                best, best_key = verdict, key  # of two joins, one the linker cannot undo is kept
         for column, how in source.pushed.items():
             if column in self.a.tenant_columns:
                 verdict = ("direct", f"{column} is filtered by the enclosing query")
@@ -407,8 +422,8 @@ class _ScopeBuilder:
             else:
                 continue
             if best is None or _RANK[verdict[0]] > _RANK[best[0]]:
-                best = verdict
-        return best
+                best, best_key = verdict, None
+        return best, best_key if best is not None and best[0] == "join" else None
 
     def _unowned(self, atom: exp.Expression, source: _Source) -> bool:
         """``tc IS NULL`` on the source's tenant column: a row that belongs to no tenant."""
@@ -468,6 +483,9 @@ class _ScopeBuilder:
             target = strip_casts(other).name.lower()
             if is_tenant:
                 return ("direct", f"{column} = {target} of a scoped table")
+            owners = self._resolve(strip_casts(other), exclude=source)
+            if len(owners) == 1 and owners[0][0].table:
+                self._key = (column, owners[0][0].table, target)
             return ("join", f"{column} joins a scoped table")
         return None
 
