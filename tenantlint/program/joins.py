@@ -45,14 +45,16 @@ def _listed(table: str, column: str, keys: tuple[str, ...]) -> bool:
 
 def _shared_parents(table: str, column: str, other_table: str, other_column: str, tables: dict):
     """The tables the join's key points at that are not tenant-owned. ``a.fk = b.id`` where
-    ``a.fk`` references ``b``: the parent is ``b`` itself, whose scoped row is one tenant's,
-    so nothing is shared; ``a.fk = b.fk`` both referencing ``p``: the parent is ``p``."""
+    ``a.fk`` references ``b`` (or ``b.fk`` references ``a``): the scoped row of ``b`` is one
+    tenant's if ``b`` is tenant-owned; ``a.fk = b.fk`` both referencing ``p``: the key names
+    a ``p`` row, one tenant's only if ``p`` is tenant-owned."""
     mine = _target(tables, table, column)
     theirs = _target(tables, other_table, other_column)
-    if mine is not None and mine[0] == other_table:
-        return  # stock.sku_id = skus.id: the scoped sku is the tenant's
-    if theirs is not None and theirs[0] == table:
-        return  # skus.id = stock.sku_id seen from the other side
+    if (mine is not None and mine[0] == other_table) or (theirs is not None and theirs[0] == table):
+        # stock.sku_id = skus.id: the scoped sku is the tenant's, and so is its stock
+        if not (tables.get(other_table) or {}).get("tenant_owned"):
+            yield other_table
+        return
     for target in (mine, theirs):
         if target is not None and not (tables.get(target[0]) or {}).get("tenant_owned"):
             yield target[0]

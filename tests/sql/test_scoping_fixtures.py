@@ -67,7 +67,8 @@ def test_a_join_on_a_key_to_a_shared_table_scopes_nothing():
     result = scan(["."], cwd=FIXTURES / "sql" / "warehouse")
     assert result.errors == []
     assert [(f["rule"], f["path"], f["line"]) for f in result.findings] == [
-        ("missing-tenant-filter", "queries.sql", 11), ("missing-tenant-filter", "queries.sql", 14)]
+        ("missing-tenant-filter", "queries.sql", 11), ("missing-tenant-filter", "queries.sql", 14),
+        ("missing-tenant-filter", "queries.sql", 19)]
     assert result.findings[0]["message"].endswith(
         "(joined on facility_id, a key to facilities, which is shared by every tenant: "
         "the join matches other tenants' rows too)")
