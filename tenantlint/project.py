@@ -90,6 +90,37 @@ def declares_schema(file: Path, routes: bool = False) -> bool:
     return any(marker in data for marker in markers)
 
 
+# Text of a migration that changes row-level security or who bypasses it.
+SECURITY_MARKERS = (b"ROW LEVEL SECURITY", b"row level security", b"POLICY", b"policy ", b"BYPASSRLS",
+                    b"bypassrls", b"SUPERUSER", b"superuser")
+_MIGRATION_FOLDERS = ("migrations", "versions", "alembic")
+
+
+def security_files(paths: list[str], scanned: list[Path], config: Config, cwd: Path) -> list[Path]:
+    """Migrations the config leaves out (``**/migrations/**`` by default: their data fixes
+    run for every tenant on purpose) that set up row-level security: RLS lives in
+    migrations, so their RLS statements are read, and reported, even so. Only folders
+    are searched (a hook's given files are what it checks)."""
+    folders = [p for p in paths if (cwd / p).is_dir()]
+    if not folders:
+        return []
+    kept = tuple(p for p in config.exclude if not any(name in p for name in _MIGRATION_FOLDERS))
+    if kept == config.exclude:
+        return []
+    seen = {p.resolve() for p in scanned}
+    found = discover(folders, config.with_overrides(exclude=kept), cwd=cwd)
+    return [file for file in found.files if file.resolve() not in seen
+            and any(part in _MIGRATION_FOLDERS for part in file.parts) and _mentions_security(file)]
+
+
+def _mentions_security(file: Path) -> bool:
+    try:
+        data = file.read_bytes()
+    except OSError:
+        return False
+    return any(marker in data for marker in SECURITY_MARKERS)
+
+
 def console_scripts(root: Path | None, cwd: Path) -> list[str]:
     """Functions the project installs as commands (``[project.scripts]``, Poetry's
     ``[tool.poetry.scripts]`` of the pyproject at the project root or the scanned folder),

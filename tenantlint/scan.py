@@ -21,7 +21,8 @@ from tenantlint.errors import UsageError
 from tenantlint.findings import SEVERITY_ORDER, findings as build_findings
 from tenantlint.gate.gitdiff import changes as changed_lines
 from tenantlint.program.link import link
-from tenantlint.project import anchor, console_scripts, context_files, project_root
+from tenantlint.project import anchor, console_scripts, context_files, project_root, security_files
+from tenantlint.extract.facts import new_file_facts
 from tenantlint.extract.runner import default_jobs, extract_files
 
 
@@ -152,13 +153,20 @@ def scan(
     root = project_root(config, cwd)
     context = context_files(paths, files.files, config, cwd, root)
     context_paths = {display_path(file, cwd) for file in context}
+    security = security_files(paths, files.files + context, config, cwd)
+    security_paths = {display_path(file, cwd) for file in security}
     if use_cache or (use_cache is None and cache_dir is not None):
         cache_dir = cwd / cache_dir if cache_dir is not None else default_cache_dir(config, cwd)
     else:
         cache_dir = None
     digests: dict[str, str] = {}
-    all_facts, extract_errors = extract_files(files.files + context, cwd, config, jobs=jobs or default_jobs(),
-                                              cache_dir=cache_dir, digests=digests)
+    all_facts, extract_errors = extract_files(files.files + context + security, cwd, config,
+                                              jobs=jobs or default_jobs(), cache_dir=cache_dir, digests=digests)
+    # An excluded migration lends only its row-level security statements (and suppressions).
+    all_facts = [{**new_file_facts(f["path"], f["language"]), "rls": f.get("rls", []),
+                  "suppressions": f.get("suppressions", [])} if f["path"] in security_paths else f
+                 for f in all_facts]
+    extract_errors = filters.drop_paths(extract_errors, security_paths)
     errors = [*files.errors, *extract_errors]
     # Context files lend their tables, models, constants, routes and functions. Their
     # queries inside functions stay (a data-layer query is reported at a given file's call

@@ -2,7 +2,7 @@
 # title: tenantlint policy library
 # description: |
 #   Shared helpers for tenantlint rules. Every built-in rule builds its violations
-#   with `violation`, `route_violation` or `field_violation`, so that enablement,
+#   with `violation`, `site_violation`, `route_violation` or `located_violation`, so that enablement,
 #   severity and exemptions come from the host's config (data.tenantlint.config)
 #   and never from the rule itself. User policies should use them too.
 #
@@ -37,7 +37,7 @@ severity(rule) := object.get(rule_settings(rule), "severity", "error")
 accept_join_scope if object.get(config, "accept_join_scope", true) == true
 
 # A table reference whose rows are restricted to the caller's tenant.
-scoped(ref) if ref.scope in {"direct", "anchor", "helper", "runtime", "provenance"}
+scoped(ref) if ref.scope in {"direct", "anchor", "helper", "runtime", "provenance", "rls"}
 
 scoped(ref) if {
 	ref.scope == "join"
@@ -179,20 +179,24 @@ route_violation(rule, route, message) := v if {
 }
 
 # A violation located at a declared field (column).
-field_violation(rule, field, message) := v if {
+field_violation(rule, field, message) := located_violation(rule, field, message)
+
+# A violation located at a place that is no query or route: a declared field, a table's
+# declaration, a row-level security statement ({path, line, column?, table?, function?}).
+located_violation(rule, place, message) := v if {
 	enabled(rule)
-	not exempt(rule, field.path, null, object.get(field, "table", null))
+	not exempt(rule, place.path, object.get(place, "function", null), object.get(place, "table", null))
 	base := {
 		"rule": rule,
 		"severity": severity(rule),
 		"message": message,
-		"path": field.path,
-		"line": field.line,
-		"column": object.get(field, "column", 1),
-		"end_line": field.line,
+		"path": place.path,
+		"line": place.line,
+		"column": object.get(place, "column", 1),
+		"end_line": place.line,
 		"end_column": null,
 	}
-	v := object.union(base, table_field(object.get(field, "table", null)))
+	v := object.union(base, table_field(object.get(place, "table", null)))
 }
 
 table_field(table) := {"table": table} if is_string(table) else := {}

@@ -46,6 +46,7 @@ PYTHON_TOKENS: tuple[bytes, ...] = (
     b".defer(", b".values(", b".values_list(", b".annotate(", b".aggregate(", b".alias(", b".none()",
     b".select_for_update(", b".using(", b".distinct(", b".in_bulk(", b".get_or_create(", b".update_or_create(",
     b".bulk_create(", b".bulk_update(", b"get_object_or_404", b"get_list_or_404", b"RawSQL", b".extra(",
+    b"RunSQL", b"models import",  # a model's other managers: Card.visible.get(...) where Card is imported
     # SQLAlchemy, DB-API, asyncpg, pandas: every SQL sink of tenantlint.extract.python.raw_sql.
     b".query(", b".query.", b".filter_by(", b"session", b"Session", b"select(", b"execute", b"cursor",
     b"connection", b"connect(", b".raw(", b"read_sql", b".fetch", b".iterate(", b".copy_expert(", b"copy_to(",

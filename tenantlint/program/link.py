@@ -22,6 +22,7 @@ from tenantlint.program.callgraph import CallGraph
 from tenantlint.program.contexts import Contexts
 from tenantlint.program.joins import non_propagating_join
 from tenantlint.program.paths import judge
+from tenantlint.program.rls import rls_scope, row_level_security
 from tenantlint.program.routes import link_routes
 from tenantlint.program.writes import foreign_key_writes
 
@@ -42,6 +43,7 @@ def link(files: list[dict], config: Config, scripts: list[str] = (), focus: set[
     fields = [_link_field(f, models, config) for facts in files for f in facts.get("fields", [])]
     _drop_encrypted(tables, fields)
     constants = _constants(files)
+    security = row_level_security(files)
     queries = []
     for facts in files:
         for query in facts.get("queries", []):
@@ -49,6 +51,10 @@ def link(files: list[dict], config: Config, scripts: list[str] = (), focus: set[
             if query is None or not all(_declared_manager(ref, models) for ref in query.get("refs", [])):
                 continue
             refs = [_link_ref(ref, tables, models, config) for ref in query.get("refs", [])]
+            for ref in refs:
+                protected = rls_scope(ref, query.get("kind") or "", security)
+                if protected is not None:
+                    ref["scope"], ref["reason"] = protected
             queries.append({**query, "index": len(queries), "refs": refs})
     graph = CallGraph(files)
     for query in foreign_key_writes(graph, models, tables):
@@ -56,7 +62,8 @@ def link(files: list[dict], config: Config, scripts: list[str] = (), focus: set[
     routes = link_routes(files, queries, config, graph)  # also marks exports and each query's route
     judged = queries if focus is None else _reached_from(focus, queries, graph)
     judge(judged, graph, Contexts(graph, routes, config, scripts), config)
-    return {"version": 1, "tables": tables, "queries": queries, "routes": routes, "fields": fields}
+    return {"version": 1, "tables": tables, "queries": queries, "routes": routes, "fields": fields,
+            "rls": security}
 
 
 def _reached_from(focus: set[str], queries: list[dict], graph: CallGraph) -> list[dict]:
@@ -328,11 +335,11 @@ def _resolve_constant(query: dict, constants: dict, config: Config) -> dict | No
         return None
     from tenantlint.extract.sql import analyze_sql
 
-    queries, _, _ = analyze_sql(
+    queries = analyze_sql(
         constant["sql"], config, path=query["path"], line=query["line"], column=query["column"],
         origin=query.get("origin", "raw-sql"), function=query.get("function"),
         end_line=query.get("end_line"), end_column=query.get("end_column"),
-    )
+    ).queries
     if not queries:
         return None
     merged = queries[0]

@@ -37,7 +37,7 @@ MAX_VISITS = 5_000  # functions visited per query: bounds the walk on dense, cyc
 NOT_KEYS = {"self", "cls", "request", "req", "session", "db", "cursor", "conn", "connection", "engine", "tx",
             "uow", "user", "current_user", "args", "kwargs", "info", "context", "ctx", "background_tasks"}
 REQUEST_PARAMS_SKIP = NOT_KEYS | {"response", "format", "page", "page_size", "limit", "offset"}
-SCOPED = ("direct", "anchor", "helper", "runtime", "provenance")
+SCOPED = ("direct", "anchor", "helper", "runtime", "provenance", "rls")
 # Method and function names of query building and running (their results are the query).
 QUERY_CALLS = {
     "select", "where", "filter", "filter_by", "exclude", "query", "scalars", "scalar", "exec", "execute",

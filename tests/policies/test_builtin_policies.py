@@ -22,6 +22,7 @@ EXPECTED_RULES = {
     "unprotected-export-endpoint": "error",
     "unscoped-lookup": "error",
     "unscoped-write": "error",
+    "weak-row-level-security": "error",
 }
 
 

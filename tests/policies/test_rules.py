@@ -64,7 +64,8 @@ def test_user_rule_info_and_config_overrides(tmp_path):
     assert audit.related_resources == ({"ref": "https://example.invalid/audit"},)
     assert [r.id for r in rules] == ["audit-read", "bulk-export", "invalid-suppression", "missing-tenant-filter",
                                      "unencrypted-sensitive-field", "unprotected-export-endpoint",
-                                     "unscoped-lookup", "unscoped-write", "unused-suppression"]
+                                     "unscoped-lookup", "unscoped-write", "unused-suppression",
+                                     "weak-row-level-security"]
 
 
 def test_rule_id_defaults_to_the_package_name_and_duplicates_are_refused():
@@ -95,7 +96,7 @@ def test_rules_table():
     assert table[2].split()[:2] == ["invalid-suppression", "warning"]
     assert table[4] == ("unencrypted-sensitive-field  warning   Sensitive field stored in plaintext"
                         + " " * 23 + "yes      built-in")
-    assert len(table) == 9
+    assert len(table) == 10
 
 
 def test_explanation_prints_the_metadata_docs():

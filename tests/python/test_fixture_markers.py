@@ -36,7 +36,7 @@ def _resolve_refs(case: Path, files: list[dict]) -> None:
     for facts in files:
         for i, q in enumerate(facts["queries"]):
             if q.get("sql_ref") and q["sql_ref"] in constants:
-                found, _, _ = analyze_sql(constants[q["sql_ref"]]["sql"], config_of(case), path=q["path"],
+                found, _, _, _ = analyze_sql(constants[q["sql_ref"]]["sql"], config_of(case), path=q["path"],
                                           line=q["line"], column=q["column"], function=q["function"])
                 facts["queries"][i] = {**q, **found[0]} if found else q
 

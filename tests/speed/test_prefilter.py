@@ -64,6 +64,7 @@ def _extractor_vocabulary() -> list[str]:
     lines += [f"rows = pd.{f}('notes', conn)" for f in raw_sql.TABLE_SINKS]
     lines += [f"rows = Patient.{m}" for m in orm_django.MANAGERS]
     lines += [f"rows = Patient.visible.{m}()" for m in orm_django.UNAMBIGUOUS]
+    lines += [f"from .models import Patient\nrows = Patient.visible.{m}()" for m in orm_django.MANAGER_METHODS]
     lines += [f"row = {f}(Patient, pk=pk)" for f in orm_django.SHORTCUTS]
     lines += [f"stmt = {f}(Patient)" for f in orm_sqlalchemy.STATEMENTS]
     lines += [f"class Note(Base):\n    x = {c}(Other)" for c in (*models.SA_COLUMNS, *models.SA_RELATIONS)]

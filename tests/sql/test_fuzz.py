@@ -86,7 +86,7 @@ def queries(draw):
 
 
 def _verdicts(sql: str):
-    queries_, _, errors = analyze_sql(sql, CONFIG, path="q.sql", line=1, column=1)
+    queries_, _, errors, _ = analyze_sql(sql, CONFIG, path="q.sql", line=1, column=1)
     assert not errors, (sql, errors)
     return [ref for q in queries_ for ref in q["refs"]]
 

@@ -218,10 +218,12 @@ def _job_queries(ctx: FileContext, job, at, facts: dict) -> None:
         return
     from tenantlint.extract.sql import analyze_sql
 
-    queries, _tables, errors = analyze_sql(
+    queries, _tables, errors, security = analyze_sql(
         job.sql, ctx.config, path=ctx.path, line=line, column=col, origin=job.origin,
         function=job.function, end_line=end_line, end_column=end_col,
     )
+    if security:  # op.execute("ALTER TABLE notes ENABLE ROW LEVEL SECURITY") in a migration
+        facts.setdefault("rls", []).extend(security)
     for q in queries:
         if job.dynamic:
             q["dynamic"] = job.dynamic

@@ -21,10 +21,10 @@ SINK_METHODS = {
     "fetchval": 0, "fetch_all": 0, "fetch_one": 0, "fetch_val": 0, "iterate": 0, "raw": 0, "read_sql": 0,
     "read_sql_query": 0, "copy_expert": 0, "copy": 0, "query": 0, "execute_async": 0, "run_sql": 0,
     "execute_sql": 0, "select_all": 0, "select_one": 0, "select_value": 0, "fetchall": 0, "fetchone": 0,
-    "text": 0,
+    "text": 0, "RunSQL": 0,
 }
 SINK_FUNCS = {"text": 0, "read_sql": 0, "read_sql_query": 0, "RawSQL": 0, "execute_values": 1, "execute_batch": 1,
-              "run_sql": 0, "execute_sql": 0}
+              "run_sql": 0, "execute_sql": 0, "RunSQL": 0}
 # Sinks that take a table name, not SQL: what they do, as SQL.
 TABLE_SINKS = {"read_sql_table": (0, "SELECT * FROM {}"), "copy_to": (1, "COPY {} TO STDOUT")}
 SQL_KEYWORDS = ("sql", "query", "statement", "operation", "stmt", "sql_query", "querystring")

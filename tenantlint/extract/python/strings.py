@@ -315,6 +315,11 @@ def _substitute(before: str, after: str) -> tuple[str, bool]:
 
 _LEADING_NOISE = re.compile(r"^(?:\s+|--[^\n]*\n?|/\*.*?\*/|\()*", re.S)
 _STATEMENT = re.compile(r"(select|with|insert|update|delete|merge|truncate|copy|replace|upsert)\b", re.I)
+# Row-level security and the tenant setting (tenantlint.extract.sql.rls): SQL too, though not DML.
+_SECURITY = re.compile(
+    r"(alter\s+table\s.*\brow\s+level\s+security\b|(create|alter|drop)\s+policy\s"
+    r"|(create|alter)\s+(role|user)\s.*\b(bypassrls|superuser)\b|set\s+(local\s+|session\s+)?\w+\.\w+"
+    r"|select\s+set_config\s*\()", re.I | re.S)
 _CONFIRM = {
     "select": re.compile(r"\bfrom\b", re.I), "with": re.compile(r"\b(select|insert|update|delete)\b", re.I),
     "insert": re.compile(r"\binto\b", re.I), "update": re.compile(r"\bset\b", re.I),
@@ -349,6 +354,8 @@ def _parses(text: str, dialect: str) -> bool:
 def _keyword_match(text: str, strict: bool) -> bool:
     for chunk in text.split(";"):
         chunk = _LEADING_NOISE.sub("", chunk, count=1)
+        if _SECURITY.match(chunk):
+            return True
         match = _STATEMENT.match(chunk)
         if not match:
             continue

@@ -428,8 +428,8 @@ class _ScopeBuilder:
     def _unowned(self, atom: exp.Expression, source: _Source) -> bool:
         """``tc IS NULL`` on the source's tenant column: a row that belongs to no tenant."""
         atom = unparen(atom)
-        if not isinstance(atom, exp.Is) or not isinstance(unparen(atom.expression), exp.Null):
-            return False
+        if not isinstance(atom, exp.Is) or not isinstance(unparen(atom.expression), exp.Null) or atom.args.get("negate"):
+            return False  # IS NOT NULL (negate) is every tenant's rows
         column = self._column_of(atom.this, source)
         return column is not None and column in self.a.tenant_columns
 
