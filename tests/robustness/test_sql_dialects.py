@@ -8,9 +8,8 @@ probes run under every dialect; dialect-specific spellings (backticks, ``[bracke
 ``@name``, ``?NNN``, ``$name``, ``$1``) run under their own dialects only.
 
 The scoped variant filters on the tenant column and must be judged ``direct``; the unscoped
-variant filters on ``author_id`` instead and must be judged ``none``. Cases that fail today are
-strict xfails (:data:`KNOWN_GAPS`), so this file documents the gaps exactly: fixing one turns
-its xfail into an XPASS failure, and the entry must then be removed.
+variant filters on ``author_id`` instead and must be judged ``none``. A case that fails is
+listed in :data:`KNOWN_GAPS` as a strict xfail, so the file documents the gaps exactly.
 """
 
 from __future__ import annotations
@@ -56,22 +55,9 @@ PROBES = {
 SCOPED = "SELECT * FROM {q}notes{Q} WHERE {q}tenant_id{Q} = {a} AND {q}created_at{Q} BETWEEN {b} AND {c}"
 UNSCOPED = "SELECT * FROM {q}notes{Q} WHERE {q}author_id{Q} = {a} AND {q}created_at{Q} BETWEEN {b} AND {c}"
 
-_NOT_A_PLACEHOLDER = ("normalize_placeholders leaves {style} alone and sqlglot reads it as {read}, "
-                      "which is_placeholder does not accept: the tenant filter is not seen")
-_QNNN = ("?NNN: sqlglot has no ?NNN parameter and normalize_placeholders does not rewrite it: "
-         "'Invalid expression / Unexpected token'")
-_RESERVED_HOLE = ("{from}/{to} holes are not rewritten; sqlglot reads {...} as a struct literal "
-                  "and a reserved word inside it does not parse: 'Expected }'")
-
-# (probe, dialect, variant) -> why it fails today.
-KNOWN_GAPS: dict[tuple[str, str, str], str] = {
-    ("sqlite-?NNN", "sqlite", "scoped"): _QNNN,
-    ("sqlite-?NNN", "sqlite", "unscoped"): _QNNN,
-    ("sqlite-$name", "sqlite", "scoped"): _NOT_A_PLACEHOLDER.format(style="$name", read="a column named $tenant"),
-    **{("{name}-holes", d, "scoped"): _NOT_A_PLACEHOLDER.format(style="{name}", read="a struct literal {tenant_id}")
-       for d in ALL},
-    **{("{name}-holes-reserved", d, v): _RESERVED_HOLE for d in ALL for v in ("scoped", "unscoped")},
-}
+# (probe, dialect, variant) -> why it fails today. Empty: ?NNN and {name} holes are rewritten
+# (statements.normalize_placeholders), $name is a placeholder (predicates.is_placeholder).
+KNOWN_GAPS: dict[tuple[str, str, str], str] = {}
 
 
 def _sql(probe: str, variant: str) -> str:
@@ -99,7 +85,7 @@ def test_probe_parses_and_is_judged(probe: str, dialect: str, variant: str):
     sql = _sql(probe, variant)
     config = Config(tenant_columns=("tenant_id",), dialect=dialect)
     found = analyze_sql(sql, config, path="probe.py", line=1, column=1)
-    queries, errors = found[0], found[2]  # (queries, tables, errors, ...)
+    queries, errors = found.queries, found.errors
     assert [e["message"] for e in errors] == [], sql
     scopes = [ref["scope"] for query in queries for ref in query["refs"]]
     assert scopes == (["direct"] if variant == "scoped" else ["none"]), sql

@@ -30,3 +30,10 @@ def test_unterminated_quote_falls_back_to_line_split():
 def test_into_outfile_is_cut_and_marked_as_export():
     [stmt] = statements("SELECT * FROM t INTO OUTFILE '/tmp/x' FIELDS TERMINATED BY ','", "mysql")
     assert stmt.export and stmt.expression.key == "select"
+
+
+def test_a_file_that_does_not_tokenize_keeps_every_later_statement_at_its_line():
+    """Blanks after a `;` once shifted every later statement of such a file (wrong line, text)."""
+    found = statements("SELECT 1;  \nSELECT 'x;\nSELECT * FROM notes WHERE x = 1;", "postgres")
+    assert [(s.line, s.text, s.error is None) for s in found] == [
+        (1, "SELECT 1", True), (2, "SELECT 'x;", False), (3, "SELECT * FROM notes WHERE x = 1", True)]

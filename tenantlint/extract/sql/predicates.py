@@ -53,14 +53,14 @@ def equality_sides(atom: exp.Expression) -> tuple[exp.Expression, exp.Expression
 
 
 def is_placeholder(node: exp.Expression) -> bool:
-    """A bind parameter in any style: ``%s``, ``%(x)s``, ``:x``, ``?``, ``$1``, ``@x``."""
+    """A bind parameter in any style: ``%s``, ``%(x)s``, ``:x``, ``?``, ``$1``, ``$x``, ``@x``."""
     node = _unparen(node)
     if isinstance(node, (exp.Placeholder, exp.Parameter)):
         return True
-    # Dialects without $n parameters read `$1` as a column named "$1".
+    # Dialects without $n parameters read `$1` (sqlite also `$name`) as a column named so.
     if isinstance(node, exp.Column) and not node.table:
         name = node.name
-        return len(name) > 1 and name[0] == "$" and name[1:].isdigit()
+        return len(name) > 1 and name[0] == "$" and (name[1:].isdigit() or name[1:].isidentifier())
     return False
 
 

@@ -43,6 +43,9 @@ class Statement:
 _PYFORMAT = re.compile(r"%\((\w+)\)s|%s(?!\w)")
 _NAMED = re.compile(r"(?<![:\w]):[A-Za-z_]\w*")  # :name, not a ::cast or a[1:n] after a word
 _JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+_NUMBERED = re.compile(r"(?<![\w?])\?\d+")  # sqlite ?1
+# a str.format / f-string hole ({tenant_id}); struct literals hold quotes or colons, ODBC {fn x} a space
+_HOLE = re.compile(r"(?<!\{)\{[A-Za-z_]\w*\}(?!\})")
 _EXPORT_OPTIONS = {"FIELDS", "COLUMNS", "LINES", "TERMINATED", "ENCLOSED", "ESCAPED", "OPTIONALLY",
                    "BY", "STARTING", "CHARACTER", "SET"}
 
@@ -111,14 +114,18 @@ def normalize_placeholders(sql: str) -> str:
 
     >>> normalize_placeholders("SELECT * FROM t WHERE d BETWEEN :from AND %(to)s AND x::int = 1")
     'SELECT * FROM t WHERE d BETWEEN :p    AND :p     AND x::int = 1'
+    >>> normalize_placeholders("SELECT * FROM t WHERE a = ?1 AND b = {tenant_id}")
+    'SELECT * FROM t WHERE a = ?  AND b = :p         '
     """
-    if "%" not in sql and "{" not in sql and ":" not in sql:
+    if "%" not in sql and "{" not in sql and ":" not in sql and "?" not in sql:
         return sql
     out = []
     for text, quoted in _segments(sql):
         if not quoted:
             text = _PYFORMAT.sub(lambda m: _same_width(":p" if m.group(1) else "?", m.group(0)), text)
             text = _NAMED.sub(lambda m: _same_width(":p", m.group(0)), text)
+            text = _NUMBERED.sub(lambda m: _same_width("?", m.group(0)), text)
+            text = _HOLE.sub(lambda m: _same_width(":p", m.group(0)), text)
             text = _JINJA.sub(lambda m: _same_width("?", m.group(0)) if m.group(0).startswith("{{")
                               else " " * len(m.group(0)), text)
         out.append(text)
@@ -238,10 +245,10 @@ def _fallback_split(sql: str, source: str, dialect: Dialect, message: str) -> li
     """When the whole text does not tokenize (say an unterminated quote), cut at `;` line ends
     and try each piece, so only the broken statement is lost."""
     out: list[Statement] = []
-    offset = 0
-    for piece in re.split(r"(?<=;)[ \t]*\n", source):
-        start = offset
-        offset += len(piece) + 1
+    starts = [0] + [m.end() for m in re.finditer(r"(?<=;)[ \t]*\n", source)]
+    ends = [m.start() for m in re.finditer(r"(?<=;)[ \t]*\n", source)] + [len(source)]
+    for start, end in zip(starts, ends):  # each piece at its own offset (blanks after `;` included)
+        piece = source[start:end]
         if not piece.strip().rstrip(";"):
             continue
         base = sql.count("\n", 0, start)  # lines before the piece
