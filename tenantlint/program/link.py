@@ -23,6 +23,7 @@ from tenantlint.program.contexts import Contexts
 from tenantlint.program.joins import non_propagating_join
 from tenantlint.program.paths import judge
 from tenantlint.program.rls import rls_scope, row_level_security
+from tenantlint.program.runtime import RuntimeScopes
 from tenantlint.program.routes import link_routes
 from tenantlint.program.writes import foreign_key_writes
 
@@ -44,13 +45,15 @@ def link(files: list[dict], config: Config, scripts: list[str] = (), focus: set[
     _drop_encrypted(tables, fields)
     constants = _constants(files)
     security = row_level_security(files)
+    runtime = RuntimeScopes(files, models)
     queries = []
     for facts in files:
         for query in facts.get("queries", []):
             query = _resolve_constant(query, constants, config)
             if query is None or not all(_declared_manager(ref, models) for ref in query.get("refs", [])):
                 continue
-            refs = [_link_ref(ref, tables, models, config) for ref in query.get("refs", [])]
+            refs = [_link_ref(ref, tables, models, config, query.get("origin"), runtime)
+                    for ref in query.get("refs", [])]
             for ref in refs:
                 protected = rls_scope(ref, query.get("kind") or "", security)
                 if protected is not None:
@@ -222,7 +225,8 @@ def _drop_encrypted(tables: dict, fields: list[dict]) -> None:
         entry["sensitive_columns"] = [c for c in entry["sensitive_columns"] if (name, c) not in encrypted]
 
 
-def _link_ref(ref: dict, tables: dict, models: dict, config: Config) -> dict:
+def _link_ref(ref: dict, tables: dict, models: dict, config: Config, origin: str | None,
+              runtime_scopes: RuntimeScopes) -> dict:
     table = ref.get("table")
     model = ref.get("model")
     if not table and model:
@@ -239,7 +243,7 @@ def _link_ref(ref: dict, tables: dict, models: dict, config: Config) -> dict:
         "tenant_column": (info or {}).get("tenant_column"),
         "sensitive_columns": (info or {}).get("sensitive_columns", []),
     }
-    runtime = _runtime_scope(ref, models)
+    runtime = runtime_scopes.scope(ref, origin)
     if runtime is not None:
         linked["scope"], linked["reason"] = runtime
     shared = non_propagating_join(linked, tables, config.non_propagating_join_keys)
@@ -250,23 +254,6 @@ def _link_ref(ref: dict, tables: dict, models: dict, config: Config) -> dict:
         linked["scope"] = "join"
         linked["reason"] = f"filtered by a {parent} object ({parent} rows are tenant-owned)"
     return linked
-
-
-RUNTIME_MANAGERS = ("ScopedManager",)
-
-
-def _runtime_scope(ref: dict, models: dict) -> tuple[str, str] | None:
-    """A django-scopes ``ScopedManager`` raises ScopeError unless a ``scope()`` is active, so a
-    query through it is scoped at run time, unless ``scopes_disabled()`` switched it off."""
-    if ref.get("scope") != "none" or not ref.get("manager"):
-        return None
-    managers = (models.get(ref.get("model") or "") or {}).get("managers") or {}
-    kind = managers.get(ref["manager"]) or ""
-    if not kind.rsplit(".", 1)[-1].endswith(RUNTIME_MANAGERS):
-        return None
-    if ref.get("scopes_disabled"):
-        return "none", f"django-scopes switched off by {ref['scopes_disabled']}"
-    return "runtime", f"django-scopes {kind.rsplit('.', 1)[-1]} ({ref['manager']}): needs an active scope()"
 
 
 def _tenant_parent(ref: dict, models: dict, tables: dict) -> str | None:

@@ -81,6 +81,22 @@ def test_boards_exact_findings():
     assert _found(FIXTURES / "boards") == BOARDS
 
 
+def test_runtime_scoping_libraries_exact_findings():
+    """Issue 14: SQLAlchemy loader criteria scope ORM statements (not text()), django-multitenant
+    managers scope theirs (not a plain manager of the model's own)."""
+    assert _found(FIXTURES / "criteria") == [
+        ("missing-tenant-filter", "app/api.py", 23, "error", "request"),  # text(): no criteria
+        ("missing-tenant-filter", "app/api.py", 28, "error", "request"),  # not a TenantMixin model
+    ]
+    assert _found(FIXTURES / "multitenant") == [
+        ("unscoped-lookup", "shop/views.py", 18, "error", "request"),
+        ("unscoped-lookup", "shop/views.py", 23, "error", "request"),
+    ]
+    reasons = {q["line"]: q["refs"][0]["reason"] for q in scan(["."], cwd=FIXTURES / "multitenant").document["queries"]}
+    assert reasons[8] == "django-multitenant TenantModel: filtered by the tenant set_current_tenant() set"
+    assert reasons[13] == "django-multitenant OrderManager (objects): filtered by the current tenant"
+
+
 def test_workspaces_exact_findings():
     assert _found(FIXTURES / "workspaces") == WORKSPACES
 
@@ -92,7 +108,7 @@ def test_a_one_to_one_keyed_child_takes_its_parents_tenant_through_the_link():
             "core_job": "teamspace_id"}
 
 
-@pytest.mark.parametrize("case", ["deals", "boards", "workspaces"])
+@pytest.mark.parametrize("case", ["deals", "boards", "workspaces", "criteria", "multitenant"])
 def test_markers(case):
     result = scan(["."], cwd=FIXTURES / case)
     reported = [f for f in result.findings if f["severity"] != "info"]

@@ -40,6 +40,7 @@ from tenantlint.extract.python.extractor import Walker
 from tenantlint.extract.python.guard import refuse
 from tenantlint.extract.python.models import extract_models
 from tenantlint.extract.python.positions import locate
+from tenantlint.extract.python.runtime_scopes import loader_criteria
 from tenantlint.extract.python.strings import build, looks_like_sql, render
 from tenantlint.extract.python.tree import normalise_code
 
@@ -118,6 +119,8 @@ def _extract(path: str, module: cst.Module, source: bytes, config: Config, facts
     wanted = [(f["_at"], f.pop("_path")) for f in tables + fields] + [(r.end, r.path) for r in records]
     wanted += [(j.node, j.path) for j in jobs]
     wanted += [(node, ctx.paths.get(id(node), ())) for node, _ in constants.values()]
+    criteria = loader_criteria(module, config) if b"with_loader_criteria" in source else []
+    wanted += [(node, ()) for node, _ in criteria]
     pos = locate(module, source, wanted)
 
     for fact in tables + fields:
@@ -130,6 +133,8 @@ def _extract(path: str, module: cst.Module, source: bytes, config: Config, facts
     facts["constants"] = {name: {"sql": sql, "line": _at(pos, node)[0]} for name, (node, sql) in constants.items()}
     for rec in records:
         facts["queries"].append(_record_query(ctx, rec, _at(pos, rec.end)))
+    if criteria:
+        facts["runtime_scopes"] = [{**fact, "line": _at(pos, node)[0]} for node, fact in criteria]
     for job in jobs:
         _job_queries(ctx, job, _at(pos, job.node), facts)
     return facts
