@@ -26,7 +26,7 @@ PYTHON_MARKERS = (b"models.Model", b"__tablename__", b"db.Model", b"DeclarativeB
 SQL_MARKER = re.compile(rb"(?i)\b(?:create|alter)\s+table\b")
 # Text of files that route views or set project-wide defaults for them (url configurations,
 # mounts, Django settings): a view's protection and URL are decided there.
-ROUTE_MARKERS = (b"urlpatterns", b"register_blueprint", b"include_router", b"REST_FRAMEWORK",
+ROUTE_MARKERS = (b"urlpatterns", b"register_blueprint", b"include_router", b"REST_FRAMEWORK", b"TENANT_APPS",
                  b"LoginRequiredMiddleware", b"before_request")
 
 

@@ -64,7 +64,7 @@ PYTHON_TOKENS: tuple[bytes, ...] = (
     b"Blueprint", b"APIRouter", b"FastAPI", b"Flask", b"View", b"add_url_rule", b"api_view", b"@action",
     b"(request", b"register_blueprint", b"include_router", b"before_request",
     # Project defaults that decide whether a view is protected (Django settings).
-    b"REST_FRAMEWORK", b"MIDDLEWARE",
+    b"REST_FRAMEWORK", b"MIDDLEWARE", b"TENANT_APPS",
     # Export code: rows written to CSV, Excel, JSON files or downloads.
     b"writerow", b"to_csv", b"to_excel", b"StreamingHttpResponse", b"FileResponse", b"StreamingResponse",
     b"send_file",

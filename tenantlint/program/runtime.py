@@ -5,6 +5,9 @@
   the model's other managers (``_base_manager``, a plain ``Manager``) are not.
 - **django-multitenant**: a ``TenantModel`` (``TenantModelMixin``, a ``TenantManager``)
   filters by the tenant ``set_current_tenant()`` set; its other managers do not.
+- **django-tenants** (schema per tenant): a model of an app in ``TENANT_APPS`` (and not in
+  ``SHARED_APPS``) lives in the request's tenant's schema; raw SQL reaches it by the
+  ``search_path`` too, so every query of its table is scoped.
 - **SQLAlchemy loader criteria**: ``with_loader_criteria(Model, lambda cls: cls.tenant_id ==
   ...)`` (in a ``do_orm_execute`` listener) filters every ORM statement of the model and of
   the models built on it; ``text()`` and raw SQL are not filtered.
@@ -33,6 +36,9 @@ class RuntimeScopes:
         self.criteria = {fact["model"]: {**fact, "path": facts["path"]}
                          for facts in files for fact in facts.get("runtime_scopes", ())
                          if fact["kind"] == "sqlalchemy-criteria"}
+        settings = [(facts.get("web") or {}).get("settings") or {} for facts in files]
+        self.tenant_apps = {_app_label(a) for st in settings for a in st.get("tenant_apps", ())}
+        self.tenant_apps -= {_app_label(a) for st in settings for a in st.get("shared_apps", ())}
         # class short name -> base short names, to see a project manager built on TenantManagerMixin
         self.class_bases = {cls["name"].rsplit(".", 1)[-1]: [b.rsplit(".", 1)[-1] for b in cls.get("bases", [])]
                             for facts in files for cls in (facts.get("program") or {}).get("classes", ())}
@@ -41,6 +47,10 @@ class RuntimeScopes:
         """(scope, reason) that a runtime library gives an unscoped reference, if any."""
         if ref.get("scope") != "none":
             return None
+        if self.tenant_apps:
+            found = self._tenant_schema(ref)
+            if found is not None:
+                return found
         if origin == "django":
             return self._django_scopes(ref) or self._multitenant(ref)
         if origin == "sqlalchemy" and self.criteria:
@@ -80,6 +90,15 @@ class RuntimeScopes:
                                    f"filter on {fact['column']} to every ORM statement")
         return None
 
+    def _tenant_schema(self, ref: dict) -> tuple[str, str] | None:
+        table = (ref.get("table") or "").lower()
+        model = self.models.get(ref.get("model") or "") or next(
+            (m for m in self.models.values() if (m.get("table") or "").lower() == table and table), None)
+        app = _app_label(model.get("module") or "", models_module=True) if model else None
+        if app in self.tenant_apps:
+            return "runtime", f"django-tenants: app {app} is in TENANT_APPS, its tables are in each tenant's schema"
+        return None
+
     def _manager_kind(self, ref: dict) -> str:
         managers = (self.models.get(ref.get("model") or "") or {}).get("managers") or {}
         return managers.get(ref.get("manager") or "") or ""
@@ -105,3 +124,14 @@ class RuntimeScopes:
             out.append(name)
             stack.extend((self.models.get(name) or {}).get("bases") or [])
         return out
+
+
+def _app_label(name: str, models_module: bool = False) -> str:
+    """``apps.clinic`` / ``clinic.apps.ClinicConfig`` -> ``clinic``; with ``models_module``,
+    the app of a models module (``apps.clinic.models.patient`` -> ``clinic``)."""
+    parts = name.split(".")
+    if models_module:
+        parts = parts[:parts.index("models")] if "models" in parts else parts[:-1]
+    elif len(parts) >= 3 and parts[-2] == "apps" and parts[-1][:1].isupper():
+        parts = parts[:-2]  # an AppConfig path
+    return parts[-1] if parts else ""

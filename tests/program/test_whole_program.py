@@ -92,6 +92,9 @@ def test_runtime_scoping_libraries_exact_findings():
         ("unscoped-lookup", "shop/views.py", 18, "error", "request"),
         ("unscoped-lookup", "shop/views.py", 23, "error", "request"),
     ]
+    assert _found(FIXTURES / "schemas") == [  # django-tenants: TENANT_APPS models, raw SQL too
+        ("unscoped-lookup", "clinic/views.py", 22, "error", "request"),  # a SHARED_APPS model
+    ]
     reasons = {q["line"]: q["refs"][0]["reason"] for q in scan(["."], cwd=FIXTURES / "multitenant").document["queries"]}
     assert reasons[8] == "django-multitenant TenantModel: filtered by the tenant set_current_tenant() set"
     assert reasons[13] == "django-multitenant OrderManager (objects): filtered by the current tenant"
@@ -108,7 +111,7 @@ def test_a_one_to_one_keyed_child_takes_its_parents_tenant_through_the_link():
             "core_job": "teamspace_id"}
 
 
-@pytest.mark.parametrize("case", ["deals", "boards", "workspaces", "criteria", "multitenant"])
+@pytest.mark.parametrize("case", ["deals", "boards", "workspaces", "criteria", "multitenant", "schemas"])
 def test_markers(case):
     result = scan(["."], cwd=FIXTURES / case)
     reported = [f for f in result.findings if f["severity"] != "info"]

@@ -14,7 +14,8 @@ Facts (see also :mod:`tenantlint.extract.facts`)::
           "aliases": [{"name", "target", "auth"}],   # export_view = login_required(ExportView.as_view())
           "groups": [{"name", "framework"?, "prefix"?, "auth"}],   # blueprints, routers, apps
           "mounts": [{"group", "parent", "prefix", "auth"}],        # include(), register_blueprint
-          "settings": {"drf_default_permissions"?, "login_required_middleware"?}}
+          "settings": {"drf_default_permissions"?, "login_required_middleware"?, "tenant_apps"?,
+                       "shared_apps"?}}
 
 Modules: ``names`` (ast helpers, imports), ``words`` (export names), ``auth`` (markers),
 ``flows`` (export sinks), ``handlers``, ``decorated`` (Flask, FastAPI), ``django_urls``
@@ -35,7 +36,7 @@ __all__ = ["extract_web", "parse_module"]
 # Bytes a file needs to hold a route, a view, a project default or an export sink.
 _TOKENS = re.compile(
     rb"request|route|urlpatterns|router|View|Resource|FastAPI|APIRouter|Flask|Blueprint|REST_FRAMEWORK|"
-    rb"MIDDLEWARE|writerow|to_csv|to_excel|to_json|to_parquet|Response|send_file|serialize|json\.dump|"
+    rb"MIDDLEWARE|TENANT_APPS|writerow|to_csv|to_excel|to_json|to_parquet|Response|send_file|serialize|json\.dump|"
     rb"add_url_rule|before_request|Workbook|dump|Depends|Security|"
     rb"@\w+\.(?:get|post|put|patch|delete|head|options|api_route)\("
 )

@@ -1,6 +1,7 @@
 """Project-wide defaults read from Django settings: DRF's ``DEFAULT_PERMISSION_CLASSES`` and a
 login-required middleware. Both decide whether a view with no marker of its own is
-protected, so the linker applies them to every route of the project.
+protected, so the linker applies them to every route of the project. Also django-tenants'
+``TENANT_APPS`` / ``SHARED_APPS``: the models of a tenant app live in each tenant's schema.
 
 A ``REST_FRAMEWORK`` we cannot read (built by a function, merged from the environment) is
 recorded as unknown, which the linker treats as protecting: we do not guess an open API.
@@ -24,6 +25,9 @@ def collect(mod: Module) -> dict:
                 _rest_framework(value, out)
             elif target == ("REST_FRAMEWORK", "DEFAULT_PERMISSION_CLASSES"):
                 _permissions(value, out)
+            elif target in (("TENANT_APPS",), ("SHARED_APPS",)):  # django-tenants: schema per tenant
+                key = "tenant_apps" if target == ("TENANT_APPS",) else "shared_apps"
+                out[key] = sorted(set(out.get(key, [])) | set(_all_strings(value)))
             elif target == ("MIDDLEWARE",) or target == ("MIDDLEWARE_CLASSES",):
                 for text in _all_strings(value):
                     if any(word in text for word in _LOGIN_MIDDLEWARE):
