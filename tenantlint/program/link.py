@@ -24,6 +24,7 @@ from tenantlint.program.joins import non_propagating_join
 from tenantlint.program.paths import judge
 from tenantlint.program.rls import rls_scope, row_level_security
 from tenantlint.program.runtime import RuntimeScopes
+from tenantlint.program.serializers import implicit_related_fields
 from tenantlint.program.routes import link_routes
 from tenantlint.program.writes import foreign_key_writes
 
@@ -60,7 +61,7 @@ def link(files: list[dict], config: Config, scripts: list[str] = (), focus: set[
                     ref["scope"], ref["reason"] = protected
             queries.append({**query, "index": len(queries), "refs": refs})
     graph = CallGraph(files)
-    for query in foreign_key_writes(graph, models, tables):
+    for query in [*foreign_key_writes(graph, models, tables), *implicit_related_fields(graph, models, tables)]:
         queries.append({**query, "index": len(queries)})
     routes = link_routes(files, queries, config, graph)  # also marks exports and each query's route
     judged = queries if focus is None else _reached_from(focus, queries, graph)

@@ -202,7 +202,7 @@ class _Judge:
     def _related_field(self, q: dict, cls: str) -> str | None:
         """The related field (``board = PrimaryKeyRelatedField(queryset=...)``) whose queryset
         this class-level query is."""
-        return _field_at(self.g.classes[cls].get("related_fields"), q)
+        return q.get("related_field") or _field_at(self.g.classes[cls].get("related_fields"), q)
 
     def _field_site(self, q: dict, cls: str, field: str, site: dict) -> None:
         """A related field fetches the row whose id the client sent: a lookup by a request

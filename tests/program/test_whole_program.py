@@ -58,6 +58,7 @@ BOARDS = [
 
 
 WORKSPACES = [
+    ("unscoped-lookup", "core/api.py", 9, "error", "request"),     # a ModelSerializer's implicit board field
     ("unscoped-lookup", "core/views.py", 12, "error", "request"),  # fields from project mixins
     ("unscoped-lookup", "core/views.py", 17, "error", "request"),  # a custom manager class
     ("unscoped-lookup", "core/views.py", 22, "error", "request"),  # QuerySet.as_manager()

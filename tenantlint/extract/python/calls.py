@@ -185,6 +185,9 @@ class _FileWalk:
             fact["runs"] = runs  # migrations.RunPython(forwards): functions a migration runs
         if related:
             fact["related_fields"] = related  # board = PrimaryKeyRelatedField(queryset=...): rows chosen by id
+        meta = _serializer_meta(node)
+        if meta is not None:
+            fact["serializer_meta"] = meta  # a ModelSerializer's implicit related fields (tenantlint.program.serializers)
         return fact
 
     def is_tenant_attr(self, attr: str) -> bool:
@@ -921,6 +924,39 @@ def _falsy_kind(node) -> str | None:
         return "none"
     if isinstance(node, ast.Constant) and node.value in (False, 0, "") and node.value is not None:
         return "false"
+    return None
+
+
+def _serializer_meta(node: ast.ClassDef) -> dict | None:
+    """``class Meta: model = Card; fields = [...]`` of a ModelSerializer: the model, the
+    fields (a list or ``"__all__"``), those it excludes or makes read-only, and the fields
+    the class declares itself (which replace DRF's implicit ones)."""
+    if not any((dotted(b) or "").endswith("ModelSerializer") for b in node.bases):
+        return None
+    declared = sorted({t.id for stmt in node.body if isinstance(stmt, (ast.Assign, ast.AnnAssign))
+                       for t in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])
+                       if isinstance(t, ast.Name)})
+    for stmt in node.body:
+        if isinstance(stmt, ast.ClassDef) and stmt.name == "Meta":
+            values = {t.id: (stmt_.value, stmt_.lineno) for stmt_ in stmt.body if isinstance(stmt_, ast.Assign)
+                      for t in stmt_.targets if isinstance(t, ast.Name)}
+            model = dotted(values["model"][0]) if "model" in values else None
+            if not model or "fields" not in values:
+                return None
+            fields_node, line = values["fields"]
+            fields = "__all__" if isinstance(fields_node, ast.Constant) and fields_node.value == "__all__" else [
+                e.value for e in getattr(fields_node, "elts", ()) if isinstance(e, ast.Constant)
+                and isinstance(e.value, str)]
+            read_only = [e.value for e in getattr(values.get("read_only_fields", (None,))[0], "elts", ())
+                         if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+            extra = values.get("extra_kwargs", (None,))[0]
+            if isinstance(extra, ast.Dict):
+                read_only += [k.value for k, v in zip(extra.keys, extra.values) if isinstance(k, ast.Constant)
+                              and isinstance(v, ast.Dict) and any(isinstance(kk, ast.Constant)
+                              and kk.value == "read_only" and isinstance(vv, ast.Constant) and vv.value is True
+                              for kk, vv in zip(v.keys, v.values))]
+            return {"model": model.rsplit(".", 1)[-1], "fields": fields, "line": line, "declared": declared,
+                    "read_only": sorted(set(read_only))}
     return None
 
 
