@@ -61,7 +61,11 @@ def link(files: list[dict], config: Config, scripts: list[str] = (), focus: set[
                     ref["scope"], ref["reason"] = protected
             queries.append({**query, "index": len(queries), "refs": refs})
     graph = CallGraph(files)
-    for query in [*foreign_key_writes(graph, models, tables), *implicit_related_fields(graph, models, tables)]:
+    for query in foreign_key_writes(graph, models, tables):
+        queries.append({**query, "index": len(queries)})
+    for query in implicit_related_fields(graph, models, tables):
+        for ref in query["refs"]:  # the model's default manager may scope it at run time
+            ref["scope"], ref["reason"] = runtime.scope(ref, "django") or (ref["scope"], ref["reason"])
         queries.append({**query, "index": len(queries)})
     routes = link_routes(files, queries, config, graph)  # also marks exports and each query's route
     judged = queries if focus is None else _reached_from(focus, queries, graph)

@@ -8,6 +8,9 @@
 - **django-tenants** (schema per tenant): a model of an app in ``TENANT_APPS`` (and not in
   ``SHARED_APPS``) lives in the request's tenant's schema; raw SQL reaches it by the
   ``search_path`` too, so every query of its table is scoped.
+- **a current-tenant manager**: a manager (or QuerySet) of the project whose
+  ``get_queryset`` filters the tenant column by the current request's tenant (a getter, a
+  context variable) scopes the queries made through it.
 - **SQLAlchemy loader criteria**: ``with_loader_criteria(Model, lambda cls: cls.tenant_id ==
   ...)`` (in a ``do_orm_execute`` listener) filters every ORM statement of the model and of
   the models built on it; ``text()`` and raw SQL are not filtered.
@@ -39,6 +42,8 @@ class RuntimeScopes:
         settings = [(facts.get("web") or {}).get("settings") or {} for facts in files]
         self.tenant_apps = {_app_label(a) for st in settings for a in st.get("tenant_apps", ())}
         self.tenant_apps -= {_app_label(a) for st in settings for a in st.get("shared_apps", ())}
+        self.tenant_managers = {fact["manager"]: fact for facts in files for fact in facts.get("runtime_scopes", ())
+                                if fact["kind"] == "tenant-manager"}
         # class short name -> base short names, to see a project manager built on TenantManagerMixin
         self.class_bases = {cls["name"].rsplit(".", 1)[-1]: [b.rsplit(".", 1)[-1] for b in cls.get("bases", [])]
                             for facts in files for cls in (facts.get("program") or {}).get("classes", ())}
@@ -52,7 +57,7 @@ class RuntimeScopes:
             if found is not None:
                 return found
         if origin == "django":
-            return self._django_scopes(ref) or self._multitenant(ref)
+            return self._django_scopes(ref) or self._multitenant(ref) or self._tenant_manager(ref)
         if origin == "sqlalchemy" and self.criteria:
             return self._criteria(ref)
         return None
@@ -81,6 +86,17 @@ class RuntimeScopes:
             return None
         return "runtime", (f"django-multitenant {base.rsplit('.', 1)[-1]}: "
                            "filtered by the tenant set_current_tenant() set")
+
+    def _tenant_manager(self, ref: dict) -> tuple[str, str] | None:
+        """``objects = PracticeManager()`` whose get_queryset filters by the current practice
+        (its class, or a base of it, in the project); ``QuerySet.as_manager()`` likewise."""
+        kind = self._manager_kind(ref).split(".as_manager")[0].rsplit(".", 1)[-1]
+        if ref.get("manager") in UNSCOPED_MANAGERS or not kind:
+            return None
+        found = next((self.tenant_managers[b] for b in self._bases(kind) if b in self.tenant_managers), None)
+        if found is None:
+            return None
+        return "runtime", f"manager {kind} filters {found['column']} by the current tenant in get_queryset()"
 
     def _criteria(self, ref: dict) -> tuple[str, str] | None:
         for name in self._chain(ref.get("model")):

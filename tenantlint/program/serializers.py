@@ -5,8 +5,10 @@ not declare itself or make read-only, DRF builds ``PrimaryKeyRelatedField(querys
 Target.objects.all())``: a client that sends ``{"board": 17}`` attaches the row to board
 17, whichever tenant owns it. Such a field is a lookup by a request key over the whole
 target table; it needs the model's relations (another file), so the linker makes it a
-query of the serializer class, judged like a declared related field (a ``validate_board``
-or ``validate`` that checks the row guards it).
+query of the serializer class. Only the plain case is reported: a serializer with a
+``validate`` or ``validate_<field>`` of its own, a field whose queryset ``__init__``
+replaces, or a target whose default manager is a custom one (django-scopes, a
+current-tenant filter) may well be checked, in ways the call graph cannot always follow.
 
 >>> from tenantlint.program.callgraph import CallGraph
 >>> graph = CallGraph([{"path": "api.py", "program": {"functions": [
@@ -43,15 +45,29 @@ def implicit_related_fields(graph, models: dict, tables: dict) -> list[dict]:
             continue
         relations = model.get("relations") or {}
         listed = relations if meta["fields"] == "__all__" else meta["fields"]
+        methods = {m.rsplit(".", 1)[-1]: m for m in graph.class_methods(name)}
+        replaced = {f["name"] for m in methods.values() for f in graph.functions[m].get("field_querysets") or ()}
         for field in listed:
             target = relations.get(field)
-            if not target or field in meta["declared"] or field in meta["read_only"]:
+            if not target or field in meta["declared"] or field in meta["read_only"] or field in replaced:
                 continue
+            if "validate" in methods or f"validate_{field}" in methods:
+                continue  # checked there (a helper the call graph may not resolve): not reported
+            if not _plain_default_manager(models.get(target) or {}):
+                continue  # a custom manager may scope it (django-scopes, a current-tenant filter)
             table = ((models.get(target) or {}).get("table") or "").lower()
             info = tables.get(table) or {}
             if info.get("tenant_owned"):
-                out.append(_query(name, cls, meta, field, target, table, info))
+                managers = [m for m in (models.get(target) or {}).get("managers") or {} if m != "_base_manager"]
+                manager = managers[0] if managers else "objects"
+                out.append(_query(name, cls, meta, field, target, table, info, manager))
     return out
+
+
+def _plain_default_manager(model: dict) -> bool:
+    """The model's default manager is Django's own (none declared, or ``models.Manager()``)."""
+    managers = [kind for name, kind in (model.get("managers") or {}).items() if name != "_base_manager"]
+    return not managers or managers[0].rsplit(".", 1)[-1] == "Manager"
 
 
 def _writable(graph) -> set[str]:
@@ -77,13 +93,16 @@ def _writable(graph) -> set[str]:
     return found
 
 
-def _query(name: str, cls: dict, meta: dict, field: str, target: str, table: str, info: dict) -> dict:
+def _query(name: str, cls: dict, meta: dict, field: str, target: str, table: str, info: dict,
+           manager: str) -> dict:
+    """The field's queryset, ``Target._default_manager`` (the first manager the model
+    declares: a django-scopes ScopedManager scopes it at run time)."""
     return {
         "path": cls["path"], "line": meta["line"], "column": 1, "end_line": meta["line"], "end_column": None,
         "kind": "lookup", "origin": "django", "function": name, "lookup": True, "export": False,
-        "code": f"{target}.objects.all() (the queryset DRF gives {name.rsplit('.', 1)[-1]}.{field})",
+        "code": f"{target}.{manager}.all() (the queryset DRF gives {name.rsplit('.', 1)[-1]}.{field})",
         "related_field": field,
-        "refs": [{"table": table, "model": target, "alias": None, "use": "read", "scope": "none",
+        "refs": [{"table": table, "model": target, "alias": None, "use": "read", "scope": "none", "manager": manager,
                   "reason": f"DRF's implicit queryset for {field} is the whole {target} table",
                   "tenant_owned": True, "tenant_column": info.get("tenant_column"), "sensitive_columns": []}],
     }

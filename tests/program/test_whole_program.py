@@ -84,7 +84,8 @@ def test_boards_exact_findings():
 
 def test_runtime_scoping_libraries_exact_findings():
     """Issue 14: SQLAlchemy loader criteria scope ORM statements (not text()), django-multitenant
-    managers scope theirs (not a plain manager of the model's own)."""
+    managers and a project manager filtering by the current tenant scope theirs (not a plain
+    manager of the model's own)."""
     assert _found(FIXTURES / "criteria") == [
         ("missing-tenant-filter", "app/api.py", 23, "error", "request"),  # text(): no criteria
         ("missing-tenant-filter", "app/api.py", 28, "error", "request"),  # not a TenantMixin model
@@ -92,6 +93,7 @@ def test_runtime_scoping_libraries_exact_findings():
     assert _found(FIXTURES / "multitenant") == [
         ("unscoped-lookup", "shop/views.py", 18, "error", "request"),
         ("unscoped-lookup", "shop/views.py", 23, "error", "request"),
+        ("unscoped-lookup", "shop/views.py", 33, "error", "request"),  # beside the current-store manager
     ]
     assert _found(FIXTURES / "schemas") == [  # django-tenants: TENANT_APPS models, raw SQL too
         ("unscoped-lookup", "clinic/views.py", 22, "error", "request"),  # a SHARED_APPS model
@@ -99,6 +101,7 @@ def test_runtime_scoping_libraries_exact_findings():
     reasons = {q["line"]: q["refs"][0]["reason"] for q in scan(["."], cwd=FIXTURES / "multitenant").document["queries"]}
     assert reasons[8] == "django-multitenant TenantModel: filtered by the tenant set_current_tenant() set"
     assert reasons[13] == "django-multitenant OrderManager (objects): filtered by the current tenant"
+    assert reasons[28] == "manager CurrentStoreManager filters store by the current tenant in get_queryset()"
 
 
 def test_workspaces_exact_findings():

@@ -40,7 +40,7 @@ from tenantlint.extract.python.extractor import Walker
 from tenantlint.extract.python.guard import refuse
 from tenantlint.extract.python.models import extract_models
 from tenantlint.extract.python.positions import locate
-from tenantlint.extract.python.runtime_scopes import loader_criteria
+from tenantlint.extract.python.runtime_scopes import current_tenant_managers, loader_criteria
 from tenantlint.extract.python.strings import build, looks_like_sql, render
 from tenantlint.extract.python.tree import normalise_code
 
@@ -133,8 +133,10 @@ def _extract(path: str, module: cst.Module, source: bytes, config: Config, facts
     facts["constants"] = {name: {"sql": sql, "line": _at(pos, node)[0]} for name, (node, sql) in constants.items()}
     for rec in records:
         facts["queries"].append(_record_query(ctx, rec, _at(pos, rec.end)))
-    if criteria:
-        facts["runtime_scopes"] = [{**fact, "line": _at(pos, node)[0]} for node, fact in criteria]
+    scopes = [{**fact, "line": _at(pos, node)[0]} for node, fact in criteria]
+    scopes += current_tenant_managers(ctx.classes, config) if b"get_queryset" in source else []
+    if scopes:
+        facts["runtime_scopes"] = scopes
     for job in jobs:
         _job_queries(ctx, job, _at(pos, job.node), facts)
     return facts

@@ -3,8 +3,10 @@
 SQLAlchemy's ``with_loader_criteria(Note, lambda cls: cls.practice_id == current_practice())``,
 usually set on every statement by a ``do_orm_execute`` event listener, adds the tenant
 filter to every ORM statement of ``Note`` (and, given a mixin, of every model built on it);
-``text()`` and raw SQL get nothing. This module finds such declarations in one file; the
-linker marks the ORM queries of those models scoped (scope ``runtime``).
+``text()`` and raw SQL get nothing. A Django manager whose ``get_queryset`` filters by the
+current tenant (``.filter(practice_id=get_current_practice())``, a context variable's
+``.get()``) does the same for the models that use it. This module finds such declarations
+in one file; the linker marks the ORM queries of those models scoped (scope ``runtime``).
 
 >>> import libcst as cst
 >>> from tenantlint.config import Config
@@ -49,4 +51,37 @@ def _tenant_column(criteria: cst.BaseExpression, config: Config) -> str | None:
         for side in (comparison.left, *(c.comparator for c in comparison.comparisons)):
             if isinstance(side, cst.Attribute) and config.is_tenant_column(side.attr.value):
                 return side.attr.value
+    return None
+
+
+_CURRENT_WORDS = ("current", "tenant", "active", "thread", "local", "context")
+
+
+def current_tenant_managers(classes: dict, config: Config) -> list[dict]:
+    """Manager / QuerySet classes of this file whose ``get_queryset`` filters the tenant
+    column by a value of the current request (a getter or a context variable)."""
+    out = []
+    for info in classes.values():
+        if "get_queryset" not in info.methods or not any(
+                b.rsplit(".", 1)[-1].endswith(("Manager", "QuerySet")) for b in info.bases):
+            continue
+        method = next((s for s in info.node.body.body if isinstance(s, cst.FunctionDef)
+                       and s.name.value == "get_queryset"), None)
+        column = _current_filter(method, config) if method is not None else None
+        if column:
+            out.append({"kind": "tenant-manager", "manager": info.name, "column": column})
+    return out
+
+
+def _current_filter(method: cst.FunctionDef, config: Config) -> str | None:
+    for call in m.findall(method, m.Call(func=m.Attribute(attr=m.Name("filter")))):
+        for arg in call.args:
+            if arg.keyword is None:
+                continue
+            column = arg.keyword.value.split("__")[0]
+            if not (config.is_tenant_column(column) or config.is_tenant_column(column + "_id")):
+                continue
+            text = cst.Module([]).code_for_node(arg.value).lower()
+            if isinstance(arg.value, (cst.Call, cst.Attribute)) and any(w in text for w in _CURRENT_WORDS):
+                return arg.keyword.value
     return None
