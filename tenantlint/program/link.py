@@ -23,9 +23,9 @@ from tenantlint.program.contexts import Contexts
 from tenantlint.program.joins import non_propagating_join
 from tenantlint.program.paths import judge
 from tenantlint.program.rls import rls_scope, row_level_security
+from tenantlint.program.routes import link_routes
 from tenantlint.program.runtime import RuntimeScopes
 from tenantlint.program.serializers import implicit_related_fields
-from tenantlint.program.routes import link_routes
 from tenantlint.program.writes import foreign_key_writes
 
 PLAINTEXT_TYPES = {
