@@ -91,8 +91,8 @@ def declares_schema(file: Path, routes: bool = False) -> bool:
 
 
 # Text of a migration that changes row-level security or who bypasses it.
-SECURITY_MARKERS = (b"ROW LEVEL SECURITY", b"row level security", b"POLICY", b"policy ", b"BYPASSRLS",
-                    b"bypassrls", b"SUPERUSER", b"superuser")
+SECURITY_MARKERS = (b"ROW LEVEL SECURITY", b"row level security", b"POLICY ", b"policy ", b"BYPASSRLS",
+                    b"bypassrls", b"SUPERUSER")  # not "superuser": Django's is_superuser is everywhere
 _MIGRATION_FOLDERS = ("migrations", "versions", "alembic")
 
 
