@@ -46,7 +46,8 @@ def link(files: list[dict], config: Config, scripts: list[str] = (), focus: set[
     _drop_encrypted(tables, fields)
     constants = _constants(files)
     security = row_level_security(files)
-    runtime = RuntimeScopes(files, models)
+    graph = CallGraph(files)
+    runtime = RuntimeScopes(files, models, graph)
     queries = []
     for facts in files:
         for query in facts.get("queries", []):
@@ -60,7 +61,6 @@ def link(files: list[dict], config: Config, scripts: list[str] = (), focus: set[
                 if protected is not None:
                     ref["scope"], ref["reason"] = protected
             queries.append({**query, "index": len(queries), "refs": refs})
-    graph = CallGraph(files)
     for query in foreign_key_writes(graph, models, tables):
         queries.append({**query, "index": len(queries)})
     for query in implicit_related_fields(graph, models, tables):

@@ -18,7 +18,8 @@
 >>> models = {"Note": {"bases": ["TenantMixin", "Base"], "managers": {}}}
 >>> files = [{"path": "db.py", "runtime_scopes": [
 ...     {"kind": "sqlalchemy-criteria", "model": "TenantMixin", "column": "practice_id", "line": 9}]}]
->>> scopes = RuntimeScopes(files, models)
+>>> from tenantlint.program.callgraph import CallGraph
+>>> scopes = RuntimeScopes(files, models, CallGraph(files))
 >>> scopes.scope({"model": "Note", "scope": "none"}, "sqlalchemy")
 ('runtime', 'with_loader_criteria(TenantMixin, ...) at db.py:9 adds a filter on practice_id to every ORM statement')
 >>> scopes.scope({"model": "Note", "scope": "none"}, "raw-sql") is None
@@ -34,19 +35,15 @@ UNSCOPED_MANAGERS = {"_base_manager"}
 
 
 class RuntimeScopes:
-    def __init__(self, files: list[dict], models: dict):
-        self.models = models
-        self.criteria = {fact["model"]: {**fact, "path": facts["path"]}
-                         for facts in files for fact in facts.get("runtime_scopes", ())
-                         if fact["kind"] == "sqlalchemy-criteria"}
+    def __init__(self, files: list[dict], models: dict, graph):
+        self.models, self.graph = models, graph  # graph: the project's classes and their bases
+        scopes = [{**fact, "path": facts["path"]} for facts in files for fact in facts.get("runtime_scopes", ())]
+        self.criteria = {f["model"]: f for f in scopes if f["kind"] == "sqlalchemy-criteria"}
+        self.tenant_managers = {f["manager"]: f for f in scopes if f["kind"] == "tenant-manager"}
         settings = [(facts.get("web") or {}).get("settings") or {} for facts in files]
         self.tenant_apps = {_app_label(a) for st in settings for a in st.get("tenant_apps", ())}
         self.tenant_apps -= {_app_label(a) for st in settings for a in st.get("shared_apps", ())}
-        self.tenant_managers = {fact["manager"]: fact for facts in files for fact in facts.get("runtime_scopes", ())
-                                if fact["kind"] == "tenant-manager"}
-        # class short name -> base short names, to see a project manager built on TenantManagerMixin
-        self.class_bases = {cls["name"].rsplit(".", 1)[-1]: [b.rsplit(".", 1)[-1] for b in cls.get("bases", [])]
-                            for facts in files for cls in (facts.get("program") or {}).get("classes", ())}
+        self.by_table = {(m.get("table") or "").lower(): m for m in models.values() if m.get("table")}
 
     def scope(self, ref: dict, origin: str | None) -> tuple[str, str] | None:
         """(scope, reason) that a runtime library gives an unscoped reference, if any."""
@@ -73,8 +70,8 @@ class RuntimeScopes:
     def _multitenant(self, ref: dict) -> tuple[str, str] | None:
         manager = ref.get("manager") or "objects"
         kind = self._manager_kind(ref).rsplit(".", 1)[-1]
-        if kind and any(name.endswith(MULTITENANT_MANAGERS) for name in self._bases(kind)[1:]) or (
-                kind.endswith(MULTITENANT_MANAGERS) and kind not in self.class_bases):
+        own, names = self._class_names(kind)  # a project manager: its bases; else the library's class
+        if kind and any(name.endswith(MULTITENANT_MANAGERS) for name in (names[1:] if own else names)):
             return "runtime", f"django-multitenant {kind} ({manager}): filtered by the current tenant"
         declared = (self.models.get(ref.get("model") or "") or {}).get("managers") or {}
         if manager in UNSCOPED_MANAGERS or manager in declared:
@@ -93,7 +90,7 @@ class RuntimeScopes:
         kind = self._manager_kind(ref).split(".as_manager")[0].rsplit(".", 1)[-1]
         if ref.get("manager") in UNSCOPED_MANAGERS or not kind:
             return None
-        found = next((self.tenant_managers[b] for b in self._bases(kind) if b in self.tenant_managers), None)
+        found = next((self.tenant_managers[b] for b in self._class_names(kind)[1] if b in self.tenant_managers), None)
         if found is None:
             return None
         return "runtime", f"manager {kind} filters {found['column']} by the current tenant in get_queryset()"
@@ -107,9 +104,7 @@ class RuntimeScopes:
         return None
 
     def _tenant_schema(self, ref: dict) -> tuple[str, str] | None:
-        table = (ref.get("table") or "").lower()
-        model = self.models.get(ref.get("model") or "") or next(
-            (m for m in self.models.values() if (m.get("table") or "").lower() == table and table), None)
+        model = self.models.get(ref.get("model") or "") or self.by_table.get((ref.get("table") or "").lower())
         app = _app_label(model.get("module") or "", models_module=True) if model else None
         if app in self.tenant_apps:
             return "runtime", f"django-tenants: app {app} is in TENANT_APPS, its tables are in each tenant's schema"
@@ -119,15 +114,12 @@ class RuntimeScopes:
         managers = (self.models.get(ref.get("model") or "") or {}).get("managers") or {}
         return managers.get(ref.get("manager") or "") or ""
 
-    def _bases(self, cls: str) -> list[str]:
-        """The class and its bases' names, through the project's classes."""
-        out, stack = [], [cls] if cls else []
-        while stack and len(out) < 50:
-            name = stack.pop(0)
-            if name not in out:
-                out.append(name)
-                stack.extend(self.class_bases.get(name, ()))
-        return out
+    def _class_names(self, cls: str) -> tuple[bool, list[str]]:
+        """(a project class?, the class's short name and its bases', nearest first)."""
+        found = self.graph.find(cls) if cls else None
+        if found not in self.graph.classes:
+            return False, [cls] if cls else []
+        return True, [cls, *(b.rsplit(".", 1)[-1] for b in self.graph.bases_of(found))]
 
     def _chain(self, model: str | None) -> list[str]:
         """The model and the names of its bases, through the project's models (nearest first)."""

@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import ast
 
-from tenantlint.extract.web.names import Module, dotted
+from tenantlint.extract.web.names import Module, dotted, string, strings
 
 REQUEST_ATTRS = {"data", "GET", "POST", "query_params", "json", "args", "form", "values", "files", "body",
                  "get_json", "path_params", "query", "params", "FILES", "content", "text", "match_info"}
@@ -187,7 +187,7 @@ class _FileWalk:
             fact["related_fields"] = related  # board = PrimaryKeyRelatedField(queryset=...): rows chosen by id
         meta = _serializer_meta(node)
         if meta is not None:
-            fact["serializer_meta"] = meta  # a ModelSerializer's implicit related fields (tenantlint.program.serializers)
+            fact["serializer_meta"] = meta  # implicit related fields: tenantlint.program.serializers
         return fact
 
     def is_tenant_attr(self, attr: str) -> bool:
@@ -929,35 +929,34 @@ def _falsy_kind(node) -> str | None:
 
 def _serializer_meta(node: ast.ClassDef) -> dict | None:
     """``class Meta: model = Card; fields = [...]`` of a ModelSerializer: the model, the
-    fields (a list or ``"__all__"``), those it excludes or makes read-only, and the fields
-    the class declares itself (which replace DRF's implicit ones)."""
+    fields (a list or ``"__all__"``), those it makes read-only (``read_only_fields``,
+    ``extra_kwargs``), and the fields the class declares itself (which replace DRF's
+    implicit ones)."""
     if not any((dotted(b) or "").endswith("ModelSerializer") for b in node.bases):
         return None
-    declared = sorted({t.id for stmt in node.body if isinstance(stmt, (ast.Assign, ast.AnnAssign))
-                       for t in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])
-                       if isinstance(t, ast.Name)})
-    for stmt in node.body:
-        if isinstance(stmt, ast.ClassDef) and stmt.name == "Meta":
-            values = {t.id: (stmt_.value, stmt_.lineno) for stmt_ in stmt.body if isinstance(stmt_, ast.Assign)
-                      for t in stmt_.targets if isinstance(t, ast.Name)}
-            model = dotted(values["model"][0]) if "model" in values else None
-            if not model or "fields" not in values:
-                return None
-            fields_node, line = values["fields"]
-            fields = "__all__" if isinstance(fields_node, ast.Constant) and fields_node.value == "__all__" else [
-                e.value for e in getattr(fields_node, "elts", ()) if isinstance(e, ast.Constant)
-                and isinstance(e.value, str)]
-            read_only = [e.value for e in getattr(values.get("read_only_fields", (None,))[0], "elts", ())
-                         if isinstance(e, ast.Constant) and isinstance(e.value, str)]
-            extra = values.get("extra_kwargs", (None,))[0]
-            if isinstance(extra, ast.Dict):
-                read_only += [k.value for k, v in zip(extra.keys, extra.values) if isinstance(k, ast.Constant)
-                              and isinstance(v, ast.Dict) and any(isinstance(kk, ast.Constant)
-                              and kk.value == "read_only" and isinstance(vv, ast.Constant) and vv.value is True
-                              for kk, vv in zip(v.keys, v.values))]
-            return {"model": model.rsplit(".", 1)[-1], "fields": fields, "line": line, "declared": declared,
-                    "read_only": sorted(set(read_only))}
-    return None
+    meta = next((s for s in node.body if isinstance(s, ast.ClassDef) and s.name == "Meta"), None)
+    if meta is None:
+        return None
+    values = {t.id: stmt for stmt in meta.body if isinstance(stmt, ast.Assign)
+              for t in stmt.targets if isinstance(t, ast.Name)}
+    model = dotted(values["model"].value) if "model" in values else None
+    if not model or "fields" not in values:
+        return None
+    fields = strings(values["fields"].value) or []
+    read_only = strings(values["read_only_fields"].value) or [] if "read_only_fields" in values else []
+    extra = values["extra_kwargs"].value if "extra_kwargs" in values else None
+    if isinstance(extra, ast.Dict):  # extra_kwargs = {"board": {"read_only": True}}
+        read_only += [string(k) for k, v in zip(extra.keys, extra.values)
+                      if string(k) and isinstance(v, ast.Dict) and _true_key(v, "read_only")]
+    declared = {t.id for stmt in node.body if isinstance(stmt, (ast.Assign, ast.AnnAssign))
+                for t in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]) if isinstance(t, ast.Name)}
+    return {"model": model.rsplit(".", 1)[-1], "fields": "__all__" if fields == ["__all__"] else fields,
+            "line": values["fields"].lineno, "declared": sorted(declared), "read_only": sorted(set(read_only))}
+
+
+def _true_key(mapping: ast.Dict, key: str) -> bool:
+    return any(string(k) == key and isinstance(v, ast.Constant) and v.value is True
+               for k, v in zip(mapping.keys, mapping.values))
 
 
 def _related_field(node) -> bool:

@@ -45,8 +45,8 @@ _SETTING = re.compile(r"^\s*SET\s+(?P<local>LOCAL\s+|SESSION\s+)?(?P<name>[\w.]+
 
 def rls(text: str, expression: exp.Expression | None, config: Config) -> dict | None:
     """The RLS fact of one statement (``expression``: what sqlglot made of it), or None."""
-    if isinstance(expression, exp.Select):
-        return _set_config(expression)
+    if isinstance(expression, exp.Select):  # every SELECT comes here: look at the tree only for set_config
+        return _set_config(expression) if "set_config" in text.lower() else None
     match = _TABLE_RLS.match(text)
     if match:
         action = re.sub(r"\s+", "_", match["action"].lower())
@@ -83,9 +83,6 @@ def _set_config(select: exp.Select) -> dict | None:
 def _is_true(node: exp.Expression) -> bool:
     return isinstance(node, exp.Boolean) and node.this is True or (
         isinstance(node, exp.Literal) and node.this.lower() in ("true", "t", "on", "1"))
-
-
-_CLAUSES = re.compile(r"\b(AS|FOR|TO|USING|WITH\s+CHECK)\b", re.I)
 
 
 def _policy(match: re.Match, config: Config) -> dict:
@@ -148,8 +145,8 @@ def _judge_expression(body: str, table: str, config: Config) -> dict:
                               if c.name.lower() == "current_setting" and c.expressions
                               and isinstance(c.expressions[0], exp.Literal)})
     refs = scope(where, config)["refs"]
-    out["pins"] = any(r["table"] == table and r["scope"] in ("direct", "join") for r in refs) and not any(
-        isinstance(node, exp.Placeholder) for node in condition.find_all(exp.Placeholder))
+    out["pins"] = condition.find(exp.Placeholder) is None and any(
+        r["table"] == table and r["scope"] in ("direct", "join") for r in refs)
     return out
 
 
