@@ -58,3 +58,11 @@ def test_a_scan_from_a_warm_cache_imports_no_parser(tmp_path):
     assert "sqlglot" in cold
     warm = _modules_after(code, cwd=tmp_path)
     assert not [m for m in _heavy(warm) if not m.startswith("tenantlint.engine")]  # policy files are hashed
+
+
+def test_the_python_extractor_does_not_import_libcst_matchers():
+    """libcst.matchers builds ~400 dataclasses at import (0.4 s per process): a pre-commit
+    run that parses three files would spend a third of its budget on it."""
+    modules = _modules_after("import tenantlint.extract.python, tenantlint.extract.runner, tenantlint.program.link")
+    assert "tenantlint.extract.python.extractor" in modules
+    assert "libcst.matchers" not in modules

@@ -20,19 +20,16 @@ in one file; the linker marks the ORM queries of those models scoped (scope ``ru
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
 from tenantlint.config import Config
-from tenantlint.extract.python.tree import dotted
-
-_CRITERIA = m.Call(func=m.Name("with_loader_criteria") | m.Attribute(attr=m.Name("with_loader_criteria")))
+from tenantlint.extract.python.tree import callee, descendants, dotted
 
 
 def loader_criteria(module: cst.Module, config: Config) -> list[tuple[cst.Call, dict]]:
     """(call, fact) for each ``with_loader_criteria(Model, <tenant comparison>)``."""
     out = []
-    for call in m.findall(module, _CRITERIA):
-        if len(call.args) < 2:
+    for call in descendants(module, cst.Call):
+        if callee(call) != "with_loader_criteria" or len(call.args) < 2:
             continue
         model = dotted(call.args[0].value)
         column = _tenant_column(call.args[1].value, config)
@@ -45,7 +42,7 @@ def _tenant_column(criteria: cst.BaseExpression, config: Config) -> str | None:
     """The tenant column the criteria compare (``lambda cls: cls.practice_id == ...`` or
     ``Note.practice_id == ...``), if any."""
     body = criteria.body if isinstance(criteria, cst.Lambda) else criteria
-    for comparison in m.findall(body, m.Comparison()):
+    for comparison in descendants(body, cst.Comparison):
         if not all(isinstance(c.operator, (cst.Equal, cst.In)) for c in comparison.comparisons):
             continue
         for side in (comparison.left, *(c.comparator for c in comparison.comparisons)):
@@ -74,7 +71,9 @@ def current_tenant_managers(classes: dict, config: Config) -> list[dict]:
 
 
 def _current_filter(method: cst.FunctionDef, config: Config) -> str | None:
-    for call in m.findall(method, m.Call(func=m.Attribute(attr=m.Name("filter")))):
+    for call in descendants(method, cst.Call):
+        if not (isinstance(call.func, cst.Attribute) and call.func.attr.value == "filter"):
+            continue
         for arg in call.args:
             if arg.keyword is None:
                 continue

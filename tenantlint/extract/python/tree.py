@@ -77,6 +77,17 @@ def children(node: cst.CSTNode):
             yield value
 
 
+def descendants(node: cst.CSTNode, kind: type | tuple[type, ...]):
+    """``node`` and the nodes under it that are instances of ``kind``, in source order
+    (what ``libcst.matchers.findall`` does, without importing the matchers)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, kind):
+            yield current
+        stack.extend(reversed(list(children(current))))
+
+
 def dotted(node: cst.CSTNode | None) -> str | None:
     """``a.b.c`` for a Name/Attribute chain, else None."""
     parts = []
