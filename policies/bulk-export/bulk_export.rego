@@ -61,7 +61,7 @@ violations := [v |
 
 export_message(query, ref) := concat("", [
 	lib.subject(ref), " is exported", export_evidence(query), " without a tenant filter", lib.tenant_column_hint(ref),
-	columns_hint(ref), ": the export holds every tenant's rows", lib.join_note(ref),
+	columns_hint(ref), ": the export holds every tenant's rows", lib.ref_note(ref),
 ])
 
 # What made the query an export: "(rows reach csv.writer at line 12)", "(COPY ... TO)".

@@ -154,8 +154,12 @@ site_path(site) := {
 } else := {}
 
 # Why a join that looked scoping does not scope (tenantlint.program.joins).
-join_note(ref) := concat("", [" (", ref.shared_join, ")"]) if {
+# Why a reference that looked scoped is not: a join key to a table every tenant shares,
+# or a runtime scoping library switched off or bypassed (scopes_disabled(), a loop over tenants).
+ref_note(ref) := concat("", [" (", ref.shared_join, ")"]) if {
 	is_string(object.get(ref, "shared_join", null))
+} else := concat("", [" (", ref.runtime_gap, ")"]) if {
+	is_string(object.get(ref, "runtime_gap", null))
 } else := ""
 
 site_note(site) := concat("", [" (", site.note, ")"]) if {

@@ -55,8 +55,10 @@ import rego.v1
 
 import data.tenantlint.lib
 
+violations := array.concat(reads, schema_switches)
+
 # Primary-key fetches are reported by unscoped-lookup, which says more about them.
-violations := [v |
+reads := [v |
 	some query in input.queries
 	not query.lookup
 	some ref in query.refs
@@ -68,5 +70,19 @@ violations := [v |
 
 read_message(ref) := concat("", [
 	lib.subject(ref), " is read without a tenant filter", lib.tenant_column_hint(ref),
-	": the query returns every tenant's rows", lib.join_note(ref),
+	": the query returns every tenant's rows", lib.ref_note(ref),
+])
+
+# Schema per tenant (django-tenants): the connection's search_path decides which tenant
+# every later query reads, so code that sets it chooses the tenant itself.
+schema_switches := [v |
+	some query in input.queries
+	is_string(object.get(query, "schema_switch", null))
+	some site in lib.open_sites(query)
+	v := lib.site_violation("missing-tenant-filter", query, {}, site, switch_message(query))
+]
+
+switch_message(query) := concat("", [
+	"the connection's schema (search_path) is switched to ", query.schema_switch,
+	": every later query on it reads that tenant's rows, whatever the request's tenant",
 ])

@@ -105,5 +105,5 @@ violations := [v |
 
 lookup_message(ref) := concat("", [
 	lib.subject(ref), " is fetched by primary key without a tenant filter", lib.tenant_column_hint(ref),
-	": any tenant can read another tenant's row by its id (IDOR)",
+	": any tenant can read another tenant's row by its id (IDOR)", lib.ref_note(ref),
 ])

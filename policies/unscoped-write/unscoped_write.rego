@@ -100,7 +100,7 @@ write_message(query, ref) := concat("", [
 	query.kind == "insert"
 } else := concat("", [
 	object.get(write_verbs, query.kind, "Write to"), " ", lib.subject(ref), " without a tenant filter",
-	lib.tenant_column_hint(ref), ": it changes the rows of every tenant", lib.join_note(ref),
+	lib.tenant_column_hint(ref), ": it changes the rows of every tenant", lib.ref_note(ref),
 ])
 
 foreign_subject(fk) := concat("", ["'", fk.table, "' row"]) if {

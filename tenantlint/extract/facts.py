@@ -22,15 +22,18 @@ Table::   {"name": "contacts", "model": "Contact" | None, "columns": ["id", ...]
            "tenant_column": "account_id" | None, "line": 3, "relations": {"account": "Account"},
            "abstract": bool, "bases": ["TenantMixin"]}
 Query::   {"path", "line", "column", "end_line", "end_column",
-           "kind": "select" | "insert" | "update" | "delete" | "merge" | "truncate" | "copy" | "lookup",
+           "kind": "select" | "insert" | "update" | "delete" | "merge" | "truncate" | "copy" | "lookup" | "set",
            "origin": "sql" | "raw-sql" | "django" | "sqlalchemy",
            "function": "module.func" | None, "code": "normalised text for fingerprints",
            "export": bool, "lookup": bool,
-           "refs": [Ref]}
+           "refs": [Ref],
+           "schema_switch": "tenant_b" (only a ``SET search_path`` statement, with no refs)}
 Ref::     {"table": "contacts" | None, "model": "Contact" | None, "alias": "c" | None,
            "use": "read" | "write" | "export",
            "scope": "direct" | "join" | "anchor" | "helper" | "runtime" | "none",
-           "reason": "why this verdict, in a few words"}
+           "reason": "why this verdict, in a few words",
+           "schema": "tenant_b" (only when written schema-qualified),
+           "tenant_loop": "why" (only inside schema_context() in a loop over tenants)}
 Route::   {"framework": "flask" | "fastapi" | "django" | "drf", "path": "/export" (as written,
            without group prefixes), "methods": ["GET"], "handler": "crm.views.export" (qualified
            through the file's imports), "group", "auth": [markers], "public": [markers],

@@ -54,6 +54,8 @@ def link(files: list[dict], config: Config, scripts: list[str] = (), focus: set[
             query = _resolve_constant(query, constants, config)
             if query is None or not all(_declared_manager(ref, models) for ref in query.get("refs", [])):
                 continue
+            if "schema_switch" in query and not runtime.tenant_apps:  # no schema per tenant: no tenant switch
+                query = {k: v for k, v in query.items() if k != "schema_switch"}
             refs = [_link_ref(ref, tables, models, config, query.get("origin"), runtime)
                     for ref in query.get("refs", [])]
             for ref in refs:
@@ -251,6 +253,8 @@ def _link_ref(ref: dict, tables: dict, models: dict, config: Config, origin: str
     runtime = runtime_scopes.scope(ref, origin)
     if runtime is not None:
         linked["scope"], linked["reason"] = runtime
+        if runtime[0] == "none":  # a library would scope it, but not here (scopes_disabled(), a loop...)
+            linked["runtime_gap"] = runtime[1]
     shared = non_propagating_join(linked, tables, config.non_propagating_join_keys)
     if shared is not None:
         linked["scope"], linked["reason"], linked["shared_join"] = "none", shared, shared

@@ -105,7 +105,8 @@ class _Judge:
             q["sites"] = [self._self_site(q, "alone")]
             return
         q["contexts"] = self.ctx.contexts(fn_name)
-        if not any(r.get("tenant_owned") and r.get("scope") not in SCOPED for r in q.get("refs", [])):
+        if not q.get("schema_switch") and not any(
+                r.get("tenant_owned") and r.get("scope") not in SCOPED for r in q.get("refs", [])):
             q["sites"] = [self._self_site(q, q["contexts"][0])]
             return
         fn = self.g.functions[fn_name]

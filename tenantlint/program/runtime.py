@@ -7,7 +7,9 @@
   filters by the tenant ``set_current_tenant()`` set; its other managers do not.
 - **django-tenants** (schema per tenant): a model of an app in ``TENANT_APPS`` (and not in
   ``SHARED_APPS``) lives in the request's tenant's schema; raw SQL reaches it by the
-  ``search_path`` too, so every query of its table is scoped.
+  ``search_path`` too, so every query of its table is scoped; not a query that names
+  another schema, nor one inside ``schema_context(t)`` in a loop over tenants (each pass
+  reads another tenant), and ``SET search_path`` in code is reported where it runs.
 - **a current-tenant manager**: a manager (or QuerySet) of the project whose
   ``get_queryset`` filters the tenant column by the current request's tenant (a getter, a
   context variable) scopes the queries made through it.
@@ -32,6 +34,7 @@ SCOPED_MANAGERS = ("ScopedManager",)
 MULTITENANT_BASES = ("TenantModel", "TenantModelMixin")
 MULTITENANT_MANAGERS = ("TenantManager", "TenantManagerMixin")
 UNSCOPED_MANAGERS = {"_base_manager"}
+SHARED_SCHEMAS = {"public", "pg_catalog", "information_schema"}
 
 
 class RuntimeScopes:
@@ -40,6 +43,8 @@ class RuntimeScopes:
         scopes = [{**fact, "path": facts["path"]} for facts in files for fact in facts.get("runtime_scopes", ())]
         self.criteria = {f["model"]: f for f in scopes if f["kind"] == "sqlalchemy-criteria"}
         self.tenant_managers = {f["manager"]: f for f in scopes if f["kind"] == "tenant-manager"}
+        installed = {f["class"] for f in scopes if f["kind"] == "query-class-use"}
+        self.query_classes = [f for f in scopes if f["kind"] == "query-class" and f["class"] in installed]
         settings = [(facts.get("web") or {}).get("settings") or {} for facts in files]
         self.tenant_apps = {_app_label(a) for st in settings for a in st.get("tenant_apps", ())}
         self.tenant_apps -= {_app_label(a) for st in settings for a in st.get("shared_apps", ())}
@@ -49,14 +54,16 @@ class RuntimeScopes:
         """(scope, reason) that a runtime library gives an unscoped reference, if any."""
         if ref.get("scope") != "none":
             return None
+        if ref.get("tenant_loop"):  # schema_context(t) for every tenant t in turn: no library scopes that
+            return "none", ref["tenant_loop"]
         if self.tenant_apps:
             found = self._tenant_schema(ref)
             if found is not None:
                 return found
         if origin == "django":
             return self._django_scopes(ref) or self._multitenant(ref) or self._tenant_manager(ref)
-        if origin == "sqlalchemy" and self.criteria:
-            return self._criteria(ref)
+        if origin == "sqlalchemy":
+            return self._criteria(ref) or self._query_class(ref)
         return None
 
     def _django_scopes(self, ref: dict) -> tuple[str, str] | None:
@@ -103,10 +110,21 @@ class RuntimeScopes:
                                    f"filter on {fact['column']} to every ORM statement")
         return None
 
+    def _query_class(self, ref: dict) -> tuple[str, str] | None:
+        if not ref.get("query_api") or not self.query_classes:
+            return None
+        fact = self.query_classes[0]
+        return "runtime", (f"the session's query class {fact['class']} (in {fact['path']}) adds a "
+                           f"filter on {fact['column']} to every session.query()")
+
     def _tenant_schema(self, ref: dict) -> tuple[str, str] | None:
         model = self.models.get(ref.get("model") or "") or self.by_table.get((ref.get("table") or "").lower())
         app = _app_label(model.get("module") or "", models_module=True) if model else None
         if app in self.tenant_apps:
+            schema = ref.get("schema")
+            if schema and schema not in SHARED_SCHEMAS:
+                return "none", (f"names the schema {schema}: it reads that schema's rows, whatever the "
+                                "request's tenant (django-tenants sets the search_path, not the schema written)")
             return "runtime", f"django-tenants: app {app} is in TENANT_APPS, its tables are in each tenant's schema"
         return None
 

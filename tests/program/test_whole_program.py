@@ -96,12 +96,49 @@ def test_runtime_scoping_libraries_exact_findings():
         ("unscoped-lookup", "shop/views.py", 33, "error", "request"),  # beside the current-store manager
     ]
     assert _found(FIXTURES / "schemas") == [  # django-tenants: TENANT_APPS models, raw SQL too
-        ("unscoped-lookup", "clinic/views.py", 22, "error", "request"),  # a SHARED_APPS model
+        ("missing-tenant-filter", "clinic/tasks.py", 12, "info", "background"),  # every tenant, from a task
+        ("unscoped-lookup", "clinic/views.py", 23, "error", "request"),  # a SHARED_APPS model
+        ("missing-tenant-filter", "clinic/views.py", 30, "error", "request"),  # names schema tenant_b
+        ("missing-tenant-filter", "clinic/views.py", 38, "error", "request"),  # SET search_path
+        ("missing-tenant-filter", "clinic/views.py", 47, "error", "request"),  # schema_context in a loop
+        ("missing-tenant-filter", "clinic/views.py", 60, "error", "request"),  # connection.set_tenant()
     ]
+    messages = {f["line"]: f["message"] for f in scan(["."], cwd=FIXTURES / "schemas").findings}
+    assert messages[30].endswith("(names the schema tenant_b: it reads that schema's rows, whatever the request's "
+                                 "tenant (django-tenants sets the search_path, not the schema written))")
+    assert messages[38].startswith("the connection's schema (search_path) is switched to %s: ")
+    assert "(schema_context() inside a loop over tenants: each pass reads another tenant's schema)" in messages[47]
+    assert messages[60].startswith('the connection\'s schema (search_path) is switched to '
+                                   'Practice.objects.get(pk=request.data["practice"]): ')
     reasons = {q["line"]: q["refs"][0]["reason"] for q in scan(["."], cwd=FIXTURES / "multitenant").document["queries"]}
     assert reasons[8] == "django-multitenant TenantModel: filtered by the tenant set_current_tenant() set"
     assert reasons[13] == "django-multitenant OrderManager (objects): filtered by the current tenant"
     assert reasons[28] == "manager CurrentStoreManager filters store by the current tenant in get_queryset()"
+
+
+def test_an_installed_query_class_scopes_session_query_only(tmp_path):
+    """Issue 14: a Query subclass given to sessionmaker(query_cls=...) filters session.query();
+    select() and text() never go through it; a query class nobody installs scopes nothing."""
+    assert _found(FIXTURES / "queryclass") == [
+        ("unprotected-export-endpoint", "app/api.py", 18, "error", None),
+        ("missing-tenant-filter", "app/api.py", 21, "error", "request"),
+        ("unprotected-export-endpoint", "app/api.py", 26, "error", None),
+        ("missing-tenant-filter", "app/api.py", 29, "error", "request"),
+    ]
+    shutil.copytree(FIXTURES / "queryclass", tmp_path / "p")
+    db = tmp_path / "p" / "app" / "db.py"
+    db.write_text(db.read_text().replace("sessionmaker(query_cls=PracticeQuery)", "sessionmaker()"))
+    assert ("missing-tenant-filter", "app/api.py", 13, "error", "request") in _found(tmp_path / "p")
+
+
+def test_a_search_path_switch_is_a_finding_only_under_schema_per_tenant(tmp_path):
+    """Without django-tenants' TENANT_APPS, a SET search_path picks no tenant; with them, the
+    same handler is reported (the settings file is all that differs)."""
+    shutil.copytree(FIXTURES / "schemas", tmp_path / "p")
+    (tmp_path / "p" / "config" / "settings.py").write_text("INSTALLED_APPS = ['clinic', 'customers']\n")
+    found = _found(tmp_path / "p")
+    assert [f for f in found if f[2] in (38, 60)] == []
+    assert ("missing-tenant-filter", "clinic/views.py", 38, "error", "request") in _found(FIXTURES / "schemas")
 
 
 def test_workspaces_exact_findings():
@@ -115,7 +152,8 @@ def test_a_one_to_one_keyed_child_takes_its_parents_tenant_through_the_link():
             "core_job": "teamspace_id"}
 
 
-@pytest.mark.parametrize("case", ["deals", "boards", "workspaces", "criteria", "multitenant", "schemas"])
+@pytest.mark.parametrize("case", ["deals", "boards", "workspaces", "criteria", "multitenant", "schemas",
+                                  "queryclass"])
 def test_markers(case):
     result = scan(["."], cwd=FIXTURES / case)
     reported = [f for f in result.findings if f["severity"] != "info"]

@@ -40,7 +40,9 @@ from tenantlint.extract.python.extractor import Walker
 from tenantlint.extract.python.guard import refuse
 from tenantlint.extract.python.models import extract_models
 from tenantlint.extract.python.positions import locate
-from tenantlint.extract.python.runtime_scopes import current_tenant_managers, loader_criteria
+from tenantlint.extract.python.runtime_scopes import (
+    current_tenant_managers, loader_criteria, query_class_uses, tenant_query_classes,
+)
 from tenantlint.extract.python.strings import build, looks_like_sql, render
 from tenantlint.extract.python.tree import normalise_code
 
@@ -135,6 +137,9 @@ def _extract(path: str, module: cst.Module, source: bytes, config: Config, facts
         facts["queries"].append(_record_query(ctx, rec, _at(pos, rec.end)))
     scopes = [{**fact, "line": _at(pos, node)[0]} for node, fact in criteria]
     scopes += current_tenant_managers(ctx.classes, config) if b"get_queryset" in source else []
+    scopes += tenant_query_classes(ctx.classes, config) if b"Query" in source or b"Session" in source else []
+    scopes += query_class_uses(module) if b"query_cls" in source or b"query_class" in source \
+        or b"class_=" in source else []
     if scopes:
         facts["runtime_scopes"] = scopes
     for job in jobs:
@@ -166,6 +171,10 @@ def _record_query(ctx: FileContext, rec, at) -> dict:
                     r["scopes_disabled"] = rec.disabled
                 if rec.parents and verdict[0] == "none":
                     r["parent_lookups"] = list(rec.parents)
+            if rec.tenant_loop:
+                r["tenant_loop"] = rec.tenant_loop
+            if rec.query_api:
+                r["query_api"] = True
             refs.append(r)
     code = normalise_code(ctx.module.code_for_node(rec.code_node or rec.end))
     return {
@@ -232,6 +241,10 @@ def _job_queries(ctx: FileContext, job, at, facts: dict) -> None:
     if security:  # op.execute("ALTER TABLE notes ENABLE ROW LEVEL SECURITY") in a migration
         facts.setdefault("rls", []).extend(security)
     for q in queries:
+        if job.switch and "schema_switch" in q:
+            q["schema_switch"] = job.switch
+        for r in q.get("refs", []) if job.tenant_loop else ():
+            r["tenant_loop"] = job.tenant_loop
         if job.dynamic:
             q["dynamic"] = job.dynamic
             for r in q.get("refs", []):

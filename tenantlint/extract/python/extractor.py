@@ -18,7 +18,9 @@ from tenantlint.extract.python.frames import Frame
 from tenantlint.extract.python.orm_sqlalchemy import Alias
 from tenantlint.extract.python.records import QS, Record
 from tenantlint.extract.python.strings import Ref, Resolver
-from tenantlint.extract.python.tree import callee, category, children, dotted, is_camel, positional, string_value
+from tenantlint.extract.python.tree import (
+    callee, category, children, descendants, dotted, is_camel, positional, string_value,
+)
 
 NESTED = {"Prefetch": "prefetch of the rows related to already loaded objects",
           "Subquery": "subquery of another queryset", "Exists": "subquery of another queryset",
@@ -28,6 +30,8 @@ CONDITION_METHODS = {"filter", "exclude", "get", "annotate", "alias", "prefetch_
                      "filter_by", "join", "outerjoin", "aggregate", "order_by", "values", "update"}
 # Context managers and decorators that switch a runtime scoping library off (django-scopes).
 DISABLING = {"scopes_disabled", "scope_disabled", "unscoped", "disable_scopes"}
+# django-tenants: a schema switched for one tenant (inside a loop over tenants: for each in turn).
+SCHEMA_CONTEXTS = {"schema_context", "tenant_context"}
 SCOPE_CONTEXTS = {"scope", "tenant_context", "schema_context", "tenant_scope", "scoped", "use_tenant",
                   "set_current_tenant", "activate_tenant", "override_tenant", "local_tenant", "as_tenant"}
 _SKIP_EXPR = (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.Ellipsis)
@@ -40,6 +44,7 @@ class Walker(Resolver):
         self.sql_jobs: list[raw_sql.SqlJob] = []
         self.forces: list[tuple[str, str]] = []
         self.disabled: list[str] = []  # scopes_disabled() blocks and decorated functions around the walk
+        self.tenant_loops: list[str] = []  # schema_context(t) blocks inside ``for t in ...`` around the walk
         self.resolver_frame: Frame | None = None
         self.path: list = []  # statements enclosing the one being walked (for positions)
         self.returns: dict[str, QS] = {}  # "mod.func" / "mod.Class.method" -> queryset it returns
@@ -94,7 +99,11 @@ class Walker(Resolver):
             frame.current_node = stmt
             context = self._scope_context(stmt) if kind is cst.With else None
             disabled = self._disabling(stmt) if kind is cst.With else None
-            if context:
+            loop = self._tenant_loop(stmt, context) if context else None
+            if loop:
+                self.tenant_loops.append(loop)
+                self.forces.append(("none", loop))
+            elif context:
                 self.forces.append(("helper", f"inside {context}(...)"))
             if disabled:
                 self.disabled.append(f"{disabled}()")
@@ -103,6 +112,8 @@ class Walker(Resolver):
             finally:
                 if context:
                     self.forces.pop()
+                if loop:
+                    self.tenant_loops.pop()
                 if disabled:
                     self.disabled.pop()
 
@@ -341,6 +352,19 @@ class Walker(Resolver):
                 return name
         return None
 
+    def _tenant_loop(self, node: cst.With, context: str) -> str | None:
+        """``for t in Client.objects.all(): with schema_context(t.schema_name):``: each pass
+        reads another tenant's schema, so together they read every tenant's rows."""
+        if context.rsplit(".", 1)[-1] not in SCHEMA_CONTEXTS:
+            return None
+        targets = {n.value for stmt in self.path if isinstance(stmt, cst.For)
+                   for n in descendants(stmt.target, cst.Name)}
+        for item in node.items:
+            if isinstance(item.item, cst.Call) and any(
+                    n.value in targets for a in item.item.args for n in descendants(a.value, cst.Name)):
+                return f"{context}() inside a loop over tenants: each pass reads another tenant's schema"
+        return None
+
     # -- helpers for the analysers ----------------------------------------------------------
     def new_record(self, origin: str, model: str | None, node, frame: Frame, table: str | None = None) -> Record:
         rec = Record(origin, start=node, end=node, function=frame.name, path=tuple(self.path))
@@ -348,6 +372,8 @@ class Walker(Resolver):
             rec.add_entity(model, table)
         if self.disabled:
             rec.disabled = self.disabled[-1]
+        if self.tenant_loops:
+            rec.tenant_loop = self.tenant_loops[-1]
         if self.forces:
             rec.forced = self.forces[-1]
         elif frame.kind == "class" and frame.cls is not None and reassigns_queryset(frame.cls):

@@ -51,6 +51,7 @@ def _root(w, base, links, frame):
             return QS(bound.record), 0
         if is_camel(base.value) and links and links[0].kind == "attr" and links[0].name == "query" and len(links) > 1:
             rec = w.new_record("sqlalchemy", base.value, links[0].node, frame)  # Flask-SQLAlchemy M.query
+            rec.query_api = True
             return QS(rec), 1
         table = w.core_table(base.value)
         if table is None and base.value in w.ctx.imports and not is_camel(base.value):
@@ -73,6 +74,7 @@ def _root(w, base, links, frame):
             continue
         if link.name == "query" and _entities(w, link.node, frame):
             rec = w.new_record("sqlalchemy", None, link.node, frame)
+            rec.query_api = True
             for model, table in _entities(w, link.node, frame):
                 rec.add_entity(model, table)
             _visit_non_entities(w, link.node, frame)

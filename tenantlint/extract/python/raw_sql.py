@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from tenantlint.extract.python.strings import Ref, build, looks_like_sql, render
-from tenantlint.extract.python.tree import keyword, positional, string_value
+from tenantlint.extract.python.tree import dotted, keyword, normalise_code, positional, string_value
 
 # method name -> index of the SQL argument
 SINK_METHODS = {
@@ -27,6 +27,8 @@ SINK_FUNCS = {"text": 0, "read_sql": 0, "read_sql_query": 0, "RawSQL": 0, "execu
               "run_sql": 0, "execute_sql": 0, "RunSQL": 0}
 # Sinks that take a table name, not SQL: what they do, as SQL.
 TABLE_SINKS = {"read_sql_table": (0, "SELECT * FROM {}"), "copy_to": (1, "COPY {} TO STDOUT")}
+# django-tenants: ``connection.set_tenant(t)`` / ``set_schema(name)`` are SET search_path.
+SCHEMA_SWITCHES = {"set_tenant", "set_schema"}
 SQL_KEYWORDS = ("sql", "query", "statement", "operation", "stmt", "sql_query", "querystring")
 # Sinks whose name is common outside databases: the SQL must look like a full statement.
 STRICT = {"query", "fetch", "iterate", "copy", "raw", "fetchall", "fetchone", "text"}
@@ -42,6 +44,8 @@ class SqlJob:
     constant: str | None = None  # module constant the whole SQL comes from
     origin: str = "raw-sql"
     path: tuple = ()  # statements holding the sink, outermost first (positions.locate)
+    tenant_loop: str | None = None  # in schema_context() inside a loop over tenants
+    switch: str | None = None  # connection.set_tenant(<this>): the tenant switched to, as written
 
 
 def method_sink(w, call: cst.Call, name: str, frame) -> bool:
@@ -49,6 +53,12 @@ def method_sink(w, call: cst.Call, name: str, frame) -> bool:
     consumed; the other arguments are visited)."""
     if name in TABLE_SINKS:
         return _table_sink(w, call, name, frame)
+    if name in SCHEMA_SWITCHES and call.args and isinstance(call.func, cst.Attribute) \
+            and (dotted(call.func.value) or "").rsplit(".", 1)[-1] == "connection":
+        switch = normalise_code(cst.Module([]).code_for_node(call.args[0].value))
+        w.sql_jobs.append(SqlJob(call, frame.name, sql="SET search_path TO %s", path=tuple(w.path), switch=switch))
+        _visit_other_args(w, call, None, frame)
+        return True
     index = SINK_METHODS.get(name)
     if index is None:
         return False
@@ -80,7 +90,7 @@ def _handle(w, call: cst.Call, index: int, frame, strict: bool) -> bool:
     parts = build(expr, w)
     if parts is None:
         return False
-    job = SqlJob(call, frame.name, path=tuple(w.path))
+    job = SqlJob(call, frame.name, path=tuple(w.path), tenant_loop=w.tenant_loops[-1] if w.tenant_loops else None)
     if len(parts) == 1 and isinstance(parts[0], Ref):
         job.ref = parts[0].qualified
     else:
@@ -107,7 +117,8 @@ def _table_sink(w, call: cst.Call, name: str, frame) -> bool:
         table = parts[0] if parts and len(parts) == 1 and isinstance(parts[0], str) else None
     if not table:
         return False
-    w.sql_jobs.append(SqlJob(call, frame.name, sql=template.format(table), path=tuple(w.path)))
+    w.sql_jobs.append(SqlJob(call, frame.name, sql=template.format(table), path=tuple(w.path),
+                             tenant_loop=w.tenant_loops[-1] if w.tenant_loops else None))
     _visit_other_args(w, call, expr, frame)
     return True
 

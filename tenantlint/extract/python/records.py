@@ -57,6 +57,8 @@ class Record:
     manager_unsure: bool = False  # Django: a manager name only the model's declaration can confirm
     touched: bool = False  # a method was applied (a bare ``Model.objects`` passed along is not judged)
     disabled: str | None = None  # runs where a runtime scoping library is switched off (scopes_disabled())
+    tenant_loop: str | None = None  # runs in schema_context() inside a loop over tenants
+    query_api: bool = False  # SQLAlchemy: built by session.query() / M.query (goes through the Query class)
 
     def add_entity(self, model: str | None, table: str | None = None) -> str:
         key = model or f"table:{table}"

@@ -7,6 +7,10 @@ filter to every ORM statement of ``Note`` (and, given a mixin, of every model bu
 current tenant (``.filter(practice_id=get_current_practice())``, a context variable's
 ``.get()``) does the same for the models that use it. This module finds such declarations
 in one file; the linker marks the ORM queries of those models scoped (scope ``runtime``).
+A SQLAlchemy ``Query`` subclass (or a ``Session`` subclass's ``query()``) that adds a tenant
+filter to every query, installed with ``sessionmaker(query_cls=...)``, Flask-SQLAlchemy's
+``query_class``, or ``sessionmaker(class_=...)``, scopes ``session.query(M)`` and ``M.query``
+(not ``select()`` statements, which never go through a Query class).
 
 >>> import libcst as cst
 >>> from tenantlint.config import Config
@@ -83,4 +87,58 @@ def _current_filter(method: cst.FunctionDef, config: Config) -> str | None:
             text = cst.Module([]).code_for_node(arg.value).lower()
             if isinstance(arg.value, (cst.Call, cst.Attribute)) and any(w in text for w in _CURRENT_WORDS):
                 return arg.keyword.value
+    return None
+
+
+QUERY_CLASS_KEYWORDS = ("query_cls", "query_class", "class_")
+
+
+def tenant_query_classes(classes: dict, config: Config) -> list[dict]:
+    """``class TenantQuery(Query)`` whose methods add ``filter_by(practice_id=...)`` or
+    ``filter(Model.practice_id == ...)``; ``class TenantSession(Session)`` whose ``query()`` does."""
+    out = []
+    for info in classes.values():
+        bases = [b.rsplit(".", 1)[-1] for b in info.bases]
+        query = any(b.endswith("Query") for b in bases)
+        if not query and not any(b.endswith("Session") for b in bases):
+            continue
+        for method in info.node.body.body:
+            if isinstance(method, cst.FunctionDef) and (query or method.name.value == "query"):
+                column = _query_filter(method, config)
+                if column:
+                    out.append({"kind": "query-class", "class": info.name, "column": column})
+                    break
+    return out
+
+
+def query_class_uses(module: cst.Module) -> list[dict]:
+    """Classes installed as the query or session class: ``sessionmaker(query_cls=TenantQuery)``,
+    ``SQLAlchemy(query_class=...)``, ``sessionmaker(class_=TenantSession)``, ``query_class = ...``."""
+    out = []
+    for node in descendants(module, (cst.Arg, cst.Assign)):
+        if isinstance(node, cst.Arg):
+            if node.keyword is not None and node.keyword.value in QUERY_CLASS_KEYWORDS:
+                name = dotted(node.value)
+                if name:
+                    out.append({"kind": "query-class-use", "class": name.rsplit(".", 1)[-1]})
+        elif any((dotted(t.target) or "").rsplit(".", 1)[-1] == "query_class" for t in node.targets):
+            name = dotted(node.value)
+            if name:
+                out.append({"kind": "query-class-use", "class": name.rsplit(".", 1)[-1]})
+    return out
+
+
+def _query_filter(method: cst.FunctionDef, config: Config) -> str | None:
+    """The tenant column a ``filter_by(col=...)`` / ``filter(X.col == ...)`` in ``method`` pins."""
+    for call in descendants(method, cst.Call):
+        name = call.func.attr.value if isinstance(call.func, cst.Attribute) else None
+        if name == "filter_by":
+            for arg in call.args:
+                if arg.keyword is not None and config.is_tenant_column(arg.keyword.value):
+                    return arg.keyword.value
+        elif name in ("filter", "where"):
+            for arg in call.args:
+                column = _tenant_column(arg.value, config)
+                if column:
+                    return column
     return None

@@ -315,11 +315,12 @@ def _substitute(before: str, after: str) -> tuple[str, bool]:
 
 _LEADING_NOISE = re.compile(r"^(?:\s+|--[^\n]*\n?|/\*.*?\*/|\()*", re.S)
 _STATEMENT = re.compile(r"(select|with|insert|update|delete|merge|truncate|copy|replace|upsert)\b", re.I)
-# Row-level security and the tenant setting (tenantlint.extract.sql.rls): SQL too, though not DML.
+# Row-level security, the tenant setting and the search_path (tenantlint.extract.sql.rls): SQL
+# too, though not DML.
 _SECURITY = re.compile(
     r"(alter\s+table\s.*\brow\s+level\s+security\b|(create|alter|drop)\s+policy\s"
-    r"|(create|alter)\s+(role|user)\s.*\b(bypassrls|superuser)\b|set\s+(local\s+|session\s+)?\w+\.\w+"
-    r"|select\s+set_config\s*\()", re.I | re.S)
+    r"|(create|alter)\s+(role|user)\s.*\b(bypassrls|superuser)\b"
+    r"|set\s+(local\s+|session\s+)?(\w+\.\w+|search_path\b)|select\s+set_config\s*\()", re.I | re.S)
 _CONFIRM = {
     "select": re.compile(r"\bfrom\b", re.I), "with": re.compile(r"\b(select|insert|update|delete)\b", re.I),
     "insert": re.compile(r"\binto\b", re.I), "update": re.compile(r"\bset\b", re.I),

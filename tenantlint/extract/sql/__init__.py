@@ -61,7 +61,7 @@ def _analyze(sql, config, *, path, origin, at, function=None) -> SqlFacts:
     from sqlglot import exp
 
     from tenantlint.extract.sql.ddl import ddl
-    from tenantlint.extract.sql.rls import rls
+    from tenantlint.extract.sql.rls import rls, schema_switch
     from tenantlint.extract.sql.scope import scope
     from tenantlint.extract.sql.statements import statements
 
@@ -75,17 +75,19 @@ def _analyze(sql, config, *, path, origin, at, function=None) -> SqlFacts:
         try:
             declared = ddl(stmt.expression, config)
             verdict = scope(stmt.expression, config, export=stmt.export)
+            switch = None
             if isinstance(stmt.expression, (exp.Command, exp.Set, exp.Select)):
                 security_fact = rls(stmt.text, stmt.expression, config)
                 if security_fact is not None:
                     security.append({**security_fact, "line": line, "function": function})
+                switch = schema_switch(stmt.text, stmt.expression)
         except RecursionError:
             errors.append(error(path, line, "SQL statement is nested too deeply to analyse", "limit"))
             continue
         if declared is not None:
             declared["line"] = line
             tables.append(declared)
-        if not verdict["refs"]:
+        if not verdict["refs"] and switch is None:
             continue
         queries.append({
             "path": path,
@@ -93,13 +95,14 @@ def _analyze(sql, config, *, path, origin, at, function=None) -> SqlFacts:
             "column": column,
             "end_line": end_line,
             "end_column": end_column,
-            "kind": verdict["kind"],
+            "kind": "set" if switch is not None else verdict["kind"],
             "origin": origin,
             "function": function,
             "code": _WHITESPACE.sub(" ", stmt.text).strip(),
             "export": stmt.export or verdict["kind"] == "copy",
             "lookup": False,
             "refs": verdict["refs"],
+            **({"schema_switch": switch} if switch is not None else {}),
         })
     return SqlFacts(queries, tables, errors, security)
 

@@ -41,6 +41,8 @@ _DROP_POLICY = re.compile(
 _ROLE = re.compile(rf"^\s*(?:CREATE|ALTER)\s+(?:ROLE|USER)\s+(?P<role>{_NAME})\b(?P<rest>.*)$", re.I | re.S)
 _ROLE_POWERS = re.compile(r"\b(BYPASSRLS|SUPERUSER)\b", re.I)
 _SETTING = re.compile(r"^\s*SET\s+(?P<local>LOCAL\s+|SESSION\s+)?(?P<name>[\w.]+)\s*(?:=|\bTO\b)", re.I)
+_SEARCH_PATH = re.compile(r"^\s*SET\s+(?:LOCAL\s+|SESSION\s+)?search_path\s*(?:=|\bTO\b)\s*(?P<value>.*?)\s*;?\s*$",
+                          re.I | re.S)
 
 
 def rls(text: str, expression: exp.Expression | None, config: Config) -> dict | None:
@@ -67,6 +69,29 @@ def rls(text: str, expression: exp.Expression | None, config: Config) -> dict | 
     if match and "." in match["name"]:  # a custom setting (app.tenant), not search_path or work_mem
         return {"kind": "set", "setting": match["name"].lower(), "local": bool(match["local"])
                 and match["local"].strip().upper() == "LOCAL"}
+    return None
+
+
+def schema_switch(text: str, expression: exp.Expression | None) -> str | None:
+    """The schemas a ``SET search_path`` (or ``set_config('search_path', ...)``) statement
+    switches to, as written; None for any other statement. Under schema-per-tenant
+    (django-tenants) it decides which tenant every later query of the connection reads.
+
+    >>> schema_switch("SET search_path TO tenant_b, public", None)
+    'tenant_b, public'
+    >>> schema_switch("SELECT set_config('search_path', %s, false)", sqlglot.parse_one(
+    ...     "SELECT set_config('search_path', 'x', false)", read="postgres"))
+    "'x'"
+    """
+    match = _SEARCH_PATH.match(text)
+    if match:
+        return match["value"] or "?"
+    if isinstance(expression, exp.Select) and "search_path" in text.lower():
+        for call in expression.find_all(exp.Anonymous):
+            if call.name.lower() == "set_config" and len(call.expressions) >= 2:
+                name = call.expressions[0]
+                if isinstance(name, exp.Literal) and name.this.lower() == "search_path":
+                    return call.expressions[1].sql()
     return None
 
 

@@ -58,6 +58,7 @@ class _Source:
     body: exp.Expression | None = None  # the query behind a derived table or CTE
     cte: "_Cte | None" = None
     lateral: bool = False  # a LATERAL subquery sees the sources before it
+    schema: str | None = None  # written with its schema (tenant_b.patients)
     restrict: list = field(default_factory=list)  # clauses that restrict only this source
     pushed: dict = field(default_factory=dict)  # column -> "value" | "join", from an outer filter
     intrinsic: "_Result | None" = None
@@ -289,7 +290,7 @@ class _ScopeBuilder:
             if cte is not None and name is not None:
                 source = _Source(alias, None, use, body=cte.body, cte=cte)
             elif isinstance(node.this, exp.Identifier | exp.Var | str) or node.this is None:
-                source = _Source(alias, name, use)
+                source = _Source(alias, name, use, schema=node.db.lower() or None)
             else:  # table-valued function, unnest and the like: no rows of a table of ours
                 source = _Source(alias, None, use)
         elif isinstance(node, (exp.Subquery, exp.Lateral)):
@@ -362,6 +363,8 @@ class _ScopeBuilder:
             elif source.table is not None:
                 kind, reason = self.scoped.get(source.alias, ("none", self._unscoped_reason(source)))
                 refs.append(_ref(source.table, kind, reason, source.use, source.alias))
+                if source.schema:
+                    refs[-1]["schema"] = source.schema
                 if kind == "join" and source.alias in self.join_keys:
                     column, table, other = self.join_keys[source.alias]
                     refs[-1]["join_key"] = {"column": column, "table": table, "other_column": other}
