@@ -77,6 +77,8 @@ def scan(paths, config_path, fmt, output, fail_on, jobs, cache_dir, no_cache, ba
                       jobs=jobs, cache_dir=cache_dir, use_cache=not no_cache, baseline=baseline,
                       write_baseline=write_baseline, diff=diff_ref, show_suppressed=show_suppressed,
                       ignore_suppressions=ignore_suppressions, policy_dirs=policy_dirs, opa_url=opa_url)
+    for skipped in result.skipped:  # a path given by name is never left out silently
+        click.echo(f"tenantlint: note: {skipped['path']} not scanned: {skipped['reason']}", err=True)
     if write_baseline:
         click.echo(f"tenantlint: wrote {result.baseline['matched']} findings to baseline {write_baseline}", err=True)
     text = render(result, fmt)

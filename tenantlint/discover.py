@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import stat
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ SOURCE_SUFFIXES = (".py", ".sql")
 class Discovery:
     files: list[Path] = field(default_factory=list)  # absolute paths, sorted, unique
     errors: list[dict] = field(default_factory=list)  # paths that could not be listed or followed
+    skipped: list[dict] = field(default_factory=list)  # {"path", "reason"}: given by name, not scanned
 
 
 def discover(paths: list[str], config: Config, cwd: Path | None = None) -> Discovery:
@@ -48,12 +50,19 @@ def discover(paths: list[str], config: Config, cwd: Path | None = None) -> Disco
             continue
         if not path.exists():
             raise UsageError(f"path does not exist: {raw}")
-        if path.is_file():
-            if _wanted(path.resolve(), root, config, explicit=True):
+        kind = file_kind(path)
+        if kind not in ("file", "directory"):
+            result.errors.append(_error(path, cwd, f"not a regular file ({kind})"))
+            continue
+        if kind == "file":
+            why = _unwanted(path.resolve(), root, config, explicit=True)
+            if why is None:
                 found[path.absolute()] = None
+            else:
+                result.skipped.append({"path": display_path(path.absolute(), cwd), "reason": why})
             continue
         for file in _walk(path.absolute(), result, cwd):
-            if _wanted(file, root, config, explicit=False):
+            if _unwanted(file, root, config, explicit=False) is None:
                 found[file] = None
     result.files = sorted(found)
     return result
@@ -90,7 +99,42 @@ def _walk(folder: Path, result: Discovery, cwd: Path):
                 continue
             if ignored(file, False):
                 continue
+            kind = file_kind(file)
+            if kind != "file":  # a FIFO named x.py would block the scan forever
+                result.errors.append(_error(file, cwd, f"not a regular file ({kind})"))
+                continue
             yield file
+
+
+def file_kind(path: Path) -> str:
+    """"file", "directory", "FIFO", "socket", "character device"... (after symlinks)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return "unreadable"
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "directory"
+    for test, name in ((stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
+                       (stat.S_ISBLK, "block device")):
+        if test(mode):
+            return name
+    return "special file"
+
+
+def read_source(path: Path) -> bytes:
+    """The bytes of a regular file. Opened without blocking and checked after opening, so a
+    FIFO or device put in place of a file between the walk and the read fails at once
+    (``OSError``) instead of hanging the scan."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"not a regular file ({file_kind(path)})")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read()
+    finally:
+        os.close(fd)
 
 
 def _git_ignored(folder: Path):
@@ -116,13 +160,17 @@ def _git_ignored(folder: Path):
     return ignored
 
 
-def _wanted(file: Path, root: Path, config: Config, explicit: bool) -> bool:
+def _unwanted(file: Path, root: Path, config: Config, explicit: bool) -> str | None:
+    """Why the config leaves ``file`` out of the scan; None when it is scanned."""
     rel = _relative(file, root)
-    if any(glob_matches(p, rel) for p in config.exclude):
-        return False
+    excluded = next((p for p in config.exclude if glob_matches(p, rel)), None)
+    if excluded is not None:
+        return f"excluded by the exclude pattern '{excluded}'"
     if explicit and file.suffix not in SOURCE_SUFFIXES:
-        return False
-    return any(glob_matches(p, rel) for p in config.include)
+        return "not a .py or .sql file"
+    if not any(glob_matches(p, rel) for p in config.include):
+        return "not matched by any include pattern"
+    return None
 
 
 def _relative(file: Path, root: Path) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from tenantlint.config import Config
-from tenantlint.discover import discover
+from tenantlint.discover import discover, read_source
 
 # Text that a file declaring tables or models must contain (bytes, checked before parsing).
 PYTHON_MARKERS = (b"models.Model", b"__tablename__", b"db.Model", b"DeclarativeBase", b"declarative_base",
@@ -81,7 +81,7 @@ def declares_schema(file: Path, routes: bool = False) -> bool:
     """Whether ``file`` may declare tables or models, or with ``routes`` route views or set
     their defaults (a cheap text test, no parse)."""
     try:
-        data = file.read_bytes()
+        data = read_source(file)
     except OSError:
         return False
     if file.suffix == ".sql":
@@ -115,7 +115,7 @@ def security_files(paths: list[str], scanned: list[Path], config: Config, cwd: P
 
 def _mentions_security(file: Path) -> bool:
     try:
-        data = file.read_bytes()
+        data = read_source(file)
     except OSError:
         return False
     return any(marker in data for marker in SECURITY_MARKERS)

@@ -39,6 +39,7 @@ class ScanResult:
     show_suppressed: bool = False  # the text report lists suppressed findings too
     policy_dirs: tuple[str, ...] = ()  # extra policy folders, for the rule list of reports
     cwd: Path | None = None  # the folder finding paths are relative to
+    skipped: list[dict] = field(default_factory=list)  # paths given by name that were not scanned, and why
 
     @property
     def active(self) -> list[dict]:
@@ -65,6 +66,7 @@ class ScanResult:
             "suppressed": len(self.findings) - len(active),
             "by_severity": by_severity,
             "errors": len(self.errors),
+            "files_skipped": len(self.skipped),
             "tenant_columns": list(self.config.tenant_columns),
             "tenant_columns_defaulted": self.config.tenant_columns_defaulted,
         }
@@ -79,6 +81,7 @@ class ScanResult:
             "tool": {"name": "tenantlint", "version": __version__},
             "findings": self.findings,
             "errors": self.errors,
+            "skipped": self.skipped,
             "summary": self.summary,
         }
 
@@ -212,6 +215,7 @@ def scan(
         errors=sorted(errors, key=lambda e: (e["path"], e.get("line", 0), e["message"])),
         config=config,
         files_scanned=len(files.files),
+        skipped=files.skipped,
         fail_on=fail_on or config.fail_on,
         document=document,
         baseline=baseline_counts,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tenantlint.config import Config
-from tenantlint.discover import display_path
+from tenantlint.discover import display_path, read_source
 from tenantlint.extract import extract
 from tenantlint.extract.facts import error, new_file_facts
 
@@ -78,7 +78,7 @@ def extract_files(
     for file in files:
         rel = display_path(file, cwd)
         try:
-            data = file.read_bytes()
+            data = read_source(file)
         except OSError as exc:
             errors.append(error(rel, 0, f"cannot read: {exc.strerror or exc}", "read"))
             continue
