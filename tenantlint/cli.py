@@ -80,7 +80,9 @@ def scan(paths, config_path, fmt, output, fail_on, jobs, cache_dir, no_cache, ba
     for skipped in result.skipped:  # a path given by name is never left out silently
         click.echo(f"tenantlint: note: {skipped['path']} not scanned: {skipped['reason']}", err=True)
     if write_baseline:
-        click.echo(f"tenantlint: wrote {result.baseline['matched']} findings to baseline {write_baseline}", err=True)
+        kept = result.baseline.get("kept", 0)
+        click.echo(f"tenantlint: wrote {result.baseline['matched']} findings to baseline {write_baseline}"
+                   + (f" (kept {kept} accepted entries of files this scan did not read)" if kept else ""), err=True)
     text = render(result, fmt)
     if output:
         with open(output, "w", encoding="utf-8") as fh:

@@ -10,6 +10,7 @@ import functools
 import gc
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from tenantlint import __version__
 from tenantlint.gate import filters
@@ -203,10 +204,14 @@ def scan(
         anchor=to_root,
     )
     baseline_counts = None
+    read = _files_read(files.files, cwd, root, to_root)
+    kept = 0
     if write_baseline:
-        accepted = write_baseline_file(write_baseline, found, to_root)
+        accepted, kept = write_baseline_file(write_baseline, found, to_root, keep=lambda path: not read(path))
     if accepted is not None:
-        found, baseline_counts = filters.apply_baseline(found, accepted)
+        found, baseline_counts = filters.apply_baseline(found, accepted, read)
+        if write_baseline:
+            baseline_counts["kept"] = kept
     if changes is not None:
         found = filters.apply_diff(found, changes, cwd)
         errors = filters.apply_diff(errors, changes, cwd)
@@ -224,6 +229,18 @@ def scan(
         policy_dirs=tuple(policy_dirs),
         cwd=cwd,
     )
+
+
+def _files_read(files: list[Path], cwd: Path, root: Path | None, to_root) -> Callable[[str], bool]:
+    """Whether this scan read the file of a baseline entry (a path relative to the project
+    root). A file that no longer exists counts as read: its findings are gone."""
+    read = {to_root(display_path(file, cwd)) for file in files}
+    base = root or cwd
+
+    def was_read(path: str) -> bool:
+        return path in read or not (base / path).is_file()
+
+    return was_read
 
 
 def _given_files_only(document: dict, context_paths: set[str]) -> dict:

@@ -8,7 +8,9 @@ second copy of an accepted query is still new)::
                    "path": "app/views.py", "count": 1}]}
 
 Entries carry no line numbers: fingerprints survive edits above a finding (see
-:mod:`tenantlint.findings`), and a baseline should not churn when code moves.
+:mod:`tenantlint.findings`), and a baseline should not churn when code moves. They carry
+their file, so a scan of some files (a pre-commit hook, a subfolder) counts as fixed only
+the entries of files it read, and writes the baseline keeping the entries of the others.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from tenantlint.errors import UsageError
 
@@ -42,18 +44,36 @@ def build(findings: list[dict], path_of: Callable[[str], str] = str) -> dict:
     return {"tool": "tenantlint", "version": VERSION, "findings": entries}
 
 
-def write(path: str | Path, findings: list[dict], path_of: Callable[[str], str] = str) -> dict[str, int]:
-    """Write the baseline of ``findings`` to ``path``; return the fingerprint counts it accepts."""
+class Accepted(NamedTuple):
+    counts: dict[str, int]  # fingerprint -> accepted count
+    paths: dict[str, str]  # fingerprint -> file (relative to the project root)
+    entries: list[dict]  # as recorded, for a partial write to keep
+
+
+def write(path: str | Path, findings: list[dict], path_of: Callable[[str], str] = str,
+          keep: Callable[[str], bool] | None = None) -> tuple[Accepted, int]:
+    """Write the baseline of ``findings`` to ``path``; return what it accepts and how many
+    entries of the file already there it kept: those whose file ``keep`` says this scan did
+    not read (a hook run on three files must not wipe what the team accepted elsewhere)."""
     document = build(findings, path_of)
+    kept = []
+    if keep is not None and Path(path).is_file():
+        try:
+            kept = [e for e in load(path).entries if keep(e["path"])]
+        except UsageError:  # an unreadable old file: nothing in it to keep
+            kept = []
+    if kept:
+        document["findings"] = sorted(document["findings"] + kept,
+                                      key=lambda e: (e["path"], e["rule"], e["fingerprint"]))
     try:
         Path(path).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot write baseline {path}: {exc.strerror or exc}") from exc
-    return {e["fingerprint"]: e["count"] for e in document["findings"]}
+    return _accepted(document["findings"]), len(kept)
 
 
-def load(path: str | Path) -> dict[str, int]:
-    """Fingerprint -> accepted count. A missing or malformed file is a UsageError (exit 2)."""
+def load(path: str | Path) -> Accepted:
+    """What the baseline accepts. A missing or malformed file is a UsageError (exit 2)."""
     where = f"baseline {path}"
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -72,7 +92,6 @@ def load(path: str | Path) -> dict[str, int]:
     entries = document["findings"]
     if not isinstance(entries, list):
         raise UsageError(f"{where}: 'findings' must be a list")
-    accepted: dict[str, int] = {}
     for i, entry in enumerate(entries):
         fp = entry.get("fingerprint") if isinstance(entry, dict) else None
         count = entry.get("count", 1) if isinstance(entry, dict) else None
@@ -80,5 +99,16 @@ def load(path: str | Path) -> dict[str, int]:
             raise UsageError(f"{where}: findings[{i}] has no fingerprint")
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:
             raise UsageError(f"{where}: findings[{i}].count must be a positive whole number")
-        accepted[fp] = accepted.get(fp, 0) + count
-    return accepted
+        if not isinstance(entry.get("path", ""), str) or not isinstance(entry.get("rule", ""), str):
+            raise UsageError(f"{where}: findings[{i}].path and .rule must be text")
+    return _accepted([{"rule": "", "path": "", **e} for e in entries])
+
+
+def _accepted(entries: list[dict]) -> Accepted:
+    counts: dict[str, int] = {}
+    paths: dict[str, str] = {}
+    for entry in entries:
+        fp = entry["fingerprint"]
+        counts[fp] = counts.get(fp, 0) + entry.get("count", 1)
+        paths.setdefault(fp, entry["path"])
+    return Accepted(counts, paths, entries)

@@ -72,24 +72,26 @@ def drop_paths(findings: list[dict], paths: Iterable[str]) -> list[dict]:
     return [f for f in findings if f["path"] not in skip] if skip else findings
 
 
-def apply_baseline(findings: list[dict], accepted: dict[str, int]) -> tuple[list[dict], dict]:
+def apply_baseline(findings: list[dict], accepted, read: Callable[[str], bool] = lambda path: True,
+                   ) -> tuple[list[dict], dict]:
     """Findings the baseline does not accept, and ``{"matched", "new", "fixed"}`` counts.
 
     A fingerprint recorded ``n`` times accepts its first ``n`` findings (in report order):
-    a copy of a known query is new. Suppressed findings pass through, uncounted.
+    a copy of a known query is new. Suppressed findings pass through, uncounted. An entry
+    of a file the scan did not ``read`` is not fixed: nobody looked.
     """
     seen: Counter = Counter()
     kept: list[dict] = []
     matched = 0
     for finding in findings:
         fp = finding["fingerprint"]
-        if not finding.get("suppressed") and seen[fp] < accepted.get(fp, 0):
+        if not finding.get("suppressed") and seen[fp] < accepted.counts.get(fp, 0):
             seen[fp] += 1
             matched += 1
             continue
         kept.append(finding)
     new = sum(1 for f in kept if not f.get("suppressed"))
-    fixed = sum(count - seen[fp] for fp, count in accepted.items())
+    fixed = sum(count - seen[fp] for fp, count in accepted.counts.items() if read(accepted.paths.get(fp, "")))
     return kept, {"matched": matched, "new": new, "fixed": fixed}
 
 

@@ -70,6 +70,31 @@ def test_a_baseline_written_at_the_root_matches_from_a_subfolder(project):
     assert places(result.findings) == [("missing-tenant-filter", "q.sql", 1), ("unscoped-write", "q.sql", 2)]
 
 
+def test_a_partial_scan_counts_as_fixed_only_what_it_read_and_keeps_the_rest(project):
+    """Issue 17.6: a hook run on one file must not call the other files' entries fixed, and
+    --write-baseline there must keep them (it wrote 0 entries, wiping the team's baseline)."""
+    write(project, {"a.sql": BEFORE, "b.sql": "DELETE FROM notes WHERE patient_id = %s;\n"})
+    scan(["."], cwd=project, write_baseline=str(project / "b.json"))
+    whole = json.loads((project / "b.json").read_text())["findings"]
+    assert [(e["path"], e["rule"]) for e in whole] == [
+        ("a.sql", "missing-tenant-filter"), ("a.sql", "unscoped-write"), ("b.sql", "unscoped-write")]
+
+    result = scan(["b.sql"], cwd=project, baseline=str(project / "b.json"))
+    assert result.findings == [] and result.baseline == {"matched": 1, "new": 0, "fixed": 0}
+
+    write(project, {"b.sql": "DELETE FROM notes WHERE practice_id = %s AND patient_id = %s;\n"})
+    proc = run_cli("scan", "b.sql", "--no-cache", "--write-baseline", "b.json", cwd=project)
+    assert proc.returncode == 0, proc.stderr
+    assert "wrote 0 findings to baseline b.json (kept 2 accepted entries of files this scan did not read)" \
+        in proc.stderr
+    after = json.loads((project / "b.json").read_text())["findings"]
+    assert after == [e for e in whole if e["path"] == "a.sql"]  # b.sql's entry is fixed, a.sql's kept
+
+    (project / "a.sql").unlink()  # a deleted file's entries are gone with it
+    result = scan(["b.sql"], cwd=project, baseline=str(project / "b.json"))
+    assert result.baseline == {"matched": 0, "new": 0, "fixed": 2}
+
+
 def test_suppressed_findings_are_not_recorded(project):
     write(project, {"q.sql": "SELECT name FROM patients WHERE id = %s; -- tenantlint: ignore[missing-tenant-filter] ok\n"
                              "DELETE FROM notes;\n"})
