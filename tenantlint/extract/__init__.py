@@ -132,9 +132,11 @@ def _time_limit(seconds: float):
 
 
 def _decode_sql(data: bytes) -> bytes:
+    """No byte-order mark, and every line break a LF: statements are located by counting LFs,
+    and a file saved with CR-only line endings would be one long first line."""
     data = data.removeprefix(b"\xef\xbb\xbf")
     data.decode("utf-8")  # raises UnicodeDecodeError for the caller to report
-    return data
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n") if b"\r" in data else data
 
 
 def _failed(path: str, language: str, message: str, kind: str) -> dict:

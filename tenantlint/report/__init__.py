@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tenantlint.report.terminal import printable, source_lines
 from tenantlint.scan import ScanResult
 
 
@@ -45,7 +46,7 @@ def _text(result: ScanResult) -> str:
             lines.append(f"    suppressed on line {suppression['line']}: {suppression['reason']}")
         code = sources.line(finding["path"], finding["line"])
         if code is not None:
-            lines.append(f"    {code.rstrip()}")
+            lines.append(f"    {printable(code.rstrip())}")
             lines.append("    " + " " * _caret_offset(code, finding["column"]) + "^")
         for steps in finding.get("paths") or ():
             lines.append("    path: " + " → ".join(f"{s['function']} ({s['path']}:{s['line']})" for s in steps))
@@ -55,6 +56,7 @@ def _text(result: ScanResult) -> str:
     for err in result.errors:
         where = f"{err['path']}:{err['line']}" if err.get("line") else err["path"]
         lines.append(f"{where}: not analysed: {err['message']}")
+    lines = [printable(line) for line in lines]  # messages carry names from the scanned code
     lines.append(summary_line(result))
     return "\n".join(lines) + "\n"
 
@@ -97,7 +99,7 @@ def summary_line(result: ScanResult) -> str:
 
 
 def _caret_offset(code: str, column: int) -> int:
-    prefix = code[: max(column - 1, 0)]
+    prefix = printable(code[: max(column - 1, 0)])  # as printed: an escape is several characters wide
     return len(prefix.expandtabs(4)) if "\t" in prefix else len(prefix)
 
 
@@ -110,7 +112,7 @@ class _SourceLines:
     def line(self, path: str, number: int) -> str | None:
         if path not in self._cache:
             try:
-                self._cache[path] = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+                self._cache[path] = source_lines(Path(path).read_text(encoding="utf-8", errors="replace"))
             except OSError:
                 self._cache[path] = None
         lines = self._cache[path]

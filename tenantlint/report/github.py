@@ -9,6 +9,9 @@ Paths are relative to the directory the scan ran in: run it from the repository 
 
 from __future__ import annotations
 
+import re
+
+from tenantlint.report.terminal import printable
 from tenantlint.scan import ScanResult
 
 COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
@@ -40,7 +43,9 @@ def command(name: str, message: str, properties: dict) -> str:
     >>> command("error", "50% of rows\\nleak", {"file": "a,b.py", "title": "x: y"})
     '::error file=a%2Cb.py,title=x%3A y::50%25 of rows%0Aleak'
     """
-    props = ",".join(f"{key}={escape_property(str(value))}" for key, value in properties.items())
+    # Controls are escaped for the log, CR and LF the way the runner decodes them (below).
+    message = "".join(part if part in ("\r", "\n") else printable(part) for part in re.split(r"([\r\n])", message))
+    props = ",".join(f"{key}={escape_property(printable(str(value)))}" for key, value in properties.items())
     return f"::{name} {props}::{escape_data(message)}" if props else f"::{name}::{escape_data(message)}"
 
 

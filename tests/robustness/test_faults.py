@@ -96,3 +96,56 @@ def test_paths_given_by_name_and_left_out_are_said(tmp_path):
     report = json.loads(alone.stdout)
     assert report["skipped"] == [{"path": "README.md", "reason": "not a .py or .sql file"}]
     assert report["summary"]["files"] == 0 and report["summary"]["files_skipped"] == 1
+
+
+# -- 8: terminal safety and positions ---------------------------------------------------------
+
+def test_control_characters_in_scanned_code_are_escaped_in_the_text_report(tmp_path):
+    tree = _tree(tmp_path)
+    (tree / "esc.py").write_bytes(b"def f(cursor):\n    cursor.execute('SELECT name FROM patients') or "
+                                  b"'\x1b[2J\x07' or '\xe2\x80\xae'\n")
+    proc = _scan(tree, "esc.py")
+    assert proc.returncode == 1, proc.stderr
+    assert "\x1b" not in proc.stdout and "\x07" not in proc.stdout and "\u202e" not in proc.stdout
+    frame = proc.stdout.splitlines()[1:3]
+    assert frame == ["        cursor.execute('SELECT name FROM patients') or '\\x1b[2J\\x07' or '\\u202e'",
+                     "        ^"]
+    github = _scan(tree, "esc.py", "--format", "github")
+    assert "\x1b" not in github.stdout
+
+
+def _positions(tree, name):
+    proc = _scan(tree, name, "--format", "json")
+    assert proc.returncode == 1, proc.stderr
+    return [(f["line"], f["column"]) for f in json.loads(proc.stdout)["findings"]]
+
+
+def test_positions_are_right_for_every_line_ending_and_a_bom(tmp_path):
+    tree = _tree(tmp_path)
+    body = ["-- notes", "", "SELECT name FROM patients WHERE id = %s;", "SELECT 1;"]
+    for ending, label in (("\n", "lf"), ("\r\n", "crlf"), ("\r", "cr")):
+        for bom in (b"", b"\xef\xbb\xbf"):
+            name = f"{label}{'-bom' if bom else ''}.sql"
+            (tree / name).write_bytes(bom + ending.join(body).encode() + ending.encode())
+            assert _positions(tree, name) == [(3, 1)], name
+            py = name.replace(".sql", ".py")
+            lines = ["import db", "", "", "def f(cursor):", "    cursor.execute('SELECT name FROM patients')"]
+            (tree / py).write_bytes(bom + ending.join(lines).encode() + ending.encode())
+            assert _positions(tree, py) == [(5, 5)], py
+
+
+def test_a_form_feed_does_not_shift_the_code_frame(tmp_path):
+    tree = _tree(tmp_path)
+    (tree / "ff.py").write_text("def f(cursor):\n    x = 1  \x0c\n    cursor.execute('SELECT name FROM patients')\n")
+    proc = _scan(tree, "ff.py")
+    assert proc.stdout.splitlines()[:2] == [
+        "ff.py:3:5: error missing-tenant-filter 'patients' is read without a tenant filter on practice_id: "
+        "the query returns every tenant's rows",
+        "        cursor.execute('SELECT name FROM patients')",
+    ]
+
+
+def test_a_bom_never_shows_in_a_code_frame(tmp_path):
+    tree = _tree(tmp_path)
+    (tree / "bom.sql").write_bytes(b"\xef\xbb\xbfSELECT name FROM patients;\n")
+    assert _scan(tree, "bom.sql").stdout.splitlines()[1] == "    SELECT name FROM patients;"
