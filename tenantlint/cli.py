@@ -73,6 +73,10 @@ def scan(paths, config_path, fmt, output, fail_on, jobs, cache_dir, no_cache, ba
     from tenantlint.report import render
     from tenantlint.scan import scan as run_scan
 
+    if output:
+        _check_writable(output, "--output")
+    if write_baseline:
+        _check_writable(write_baseline, "--write-baseline")
     result = run_scan(list(paths) or ["."], config_path=config_path, fail_on=fail_on,
                       jobs=jobs, cache_dir=cache_dir, use_cache=not no_cache, baseline=baseline,
                       write_baseline=write_baseline, diff=diff_ref, show_suppressed=show_suppressed,
@@ -95,6 +99,20 @@ def scan(paths, config_path, fmt, output, fail_on, jobs, cache_dir, no_cache, ba
                    "that could not be fully analysed (listed under errors)", err=True)
         return EXIT_ERROR
     return EXIT_FINDINGS if result.failed else EXIT_OK
+
+
+def _check_writable(path: str, option: str) -> None:
+    """Fail before the scan, not after it, when its report could not be written."""
+    import os
+    from pathlib import Path
+
+    from tenantlint.errors import UsageError
+
+    folder = Path(path).parent
+    if not folder.is_dir():
+        raise UsageError(f"{option} {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (Path(path).exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"{option} {path}: not writable")
 
 
 _policy_option = click.option("--policy", "policy_dirs", multiple=True, type=click.Path(file_okay=False),

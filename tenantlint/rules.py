@@ -132,17 +132,18 @@ def check_rule_ids(config: Config, rules: Sequence[RuleInfo]) -> None:
         named += [(f"exemptions[{i}].rules", rule_id) for rule_id in exemption.get("rules", [])]
     for key, rule_id in named:
         if rule_id not in known:
-            raise ConfigError(f"config key '{key}': unknown rule '{rule_id}'{_did_you_mean(rule_id, known)}")
+            raise ConfigError(f"config key '{key}': unknown rule '{rule_id}'{did_you_mean(rule_id, known)}")
 
 
 def find_rule(rules: Sequence[RuleInfo], rule_id: str) -> RuleInfo:
     for rule in rules:
         if rule.id == rule_id:
             return rule
-    raise UsageError(f"unknown rule '{rule_id}'{_did_you_mean(rule_id, {r.id for r in rules})}")
+    raise UsageError(f"unknown rule '{rule_id}'{did_you_mean(rule_id, {r.id for r in rules})}")
 
 
-def _did_you_mean(name: str, known: Iterable[str]) -> str:
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest known name, else ``""``."""
     hint = difflib.get_close_matches(name, sorted(known), n=1)
     return f" (did you mean '{hint[0]}'?)" if hint else ""
 

@@ -62,7 +62,7 @@ class ScanResult:
         summary = {
             "files": self.files_scanned,
             # A whole-file error has no line; a statement that does not parse leaves the rest analysed.
-            "files_not_analysed": len({e["path"] for e in self.errors if not e.get("line")}),
+            "files_not_analysed": len({e["path"] for e in self.errors if not e.get("line") or e.get("whole_file")}),
             "findings": len(active),
             "suppressed": len(self.findings) - len(active),
             "by_severity": by_severity,
@@ -195,13 +195,16 @@ def scan(
     to_root = anchor(root, cwd)
     errors = filters.drop_paths(errors, context_paths)
     found = filters.drop_paths(build_findings(violations, document, anchor=to_root), context_paths)
+    suppressions = {f["path"]: f["suppressions"] for f in all_facts
+                    if f.get("suppressions") and f["path"] not in context_paths}
     found = filters.apply_suppressions(
         found,
-        {f["path"]: f["suppressions"] for f in all_facts if f.get("suppressions") and f["path"] not in context_paths},
+        suppressions,
         ignore=ignore_suppressions,
-        files_with_errors={e["path"] for e in errors},
+        unanalysed={(e["path"], 0 if e.get("whole_file") else e.get("line") or 0) for e in errors},
         rule_settings=config.rules,
         anchor=to_root,
+        known_rules=None if opa_url or config.opa_url or not suppressions else _rule_ids(policy_folders),
     )
     baseline_counts = None
     read = _files_read(files.files, cwd, root, to_root)
@@ -229,6 +232,13 @@ def scan(
         policy_dirs=tuple(policy_dirs),
         cwd=cwd,
     )
+
+
+def _rule_ids(policy_folders: list[str]) -> set[str]:
+    """Every rule id a suppression may name: the policies' and the host's own."""
+    from tenantlint.rules import load_rules
+
+    return {rule.id for rule in load_rules(policy_folders)}
 
 
 def _files_read(files: list[Path], cwd: Path, root: Path | None, to_root) -> Callable[[str], bool]:

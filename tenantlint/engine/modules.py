@@ -75,7 +75,32 @@ def read_module(path: Path, builtin: bool) -> PolicyModule:
     match = _PACKAGE.search(source)
     if match is None:
         raise PolicyError(f"{shown}:1: no package declaration")
-    return PolicyModule(shown, source, match.group(1), builtin)
+    module = PolicyModule(shown, source, match.group(1), builtin)
+    if not builtin:
+        _check_user_module(module)
+    return module
+
+
+_VIOLATIONS = re.compile(r"^[ \t]*violations\b[ \t]*(?::=|=|contains\b|\[|if\b)", re.M)
+_NETWORK = re.compile(r"\bhttp\.send\s*\(")
+
+
+def _check_user_module(module: PolicyModule) -> None:
+    """A user's policy that could never report: ``violations`` outside ``tenantlint.rules.*``
+    (nothing queries it), or a call to ``http.send`` (a linter's verdict must not depend on
+    the network, and the embedded engine has no network: the call would yield nothing)."""
+    if not module.is_rule:
+        found = _VIOLATIONS.search(module.source)
+        if found:
+            line = module.source.count("\n", 0, found.start()) + 1
+            raise PolicyError(f"{module.path}:{line}: package {module.package} defines violations but is not "
+                              f"under {RULES_PACKAGE}, so no scan would run it (use package "
+                              f"{RULES_PACKAGE}.<rule_name>)")
+    found = _NETWORK.search(module.source)
+    if found:
+        line = module.source.count("\n", 0, found.start()) + 1
+        raise PolicyError(f"{module.path}:{line}: http.send is not allowed in a policy: a scan must not depend "
+                          "on the network (and the embedded engine has none: the rule would silently find nothing)")
 
 
 def display_path(path: Path) -> str:

@@ -38,7 +38,8 @@ Route::   {"framework": "flask" | "fastapi" | "django" | "drf", "path": "/export
            without group prefixes), "methods": ["GET"], "handler": "crm.views.export" (qualified
            through the file's imports), "group", "auth": [markers], "public": [markers],
            "file", "line", "column"}
-Error::   {"path", "line", "message", "kind": "parse" | "read" | "limit" | ...}
+Error::   {"path", "line", "message", "kind": "parse" | "read" | "limit" | ..., "whole_file": true (only
+           when nothing of the file was analysed although the error has a line)}
 
 The linker (``tenantlint.program.link``) adds ``tenant_owned`` and ``tenant_column`` to each Ref from the
 whole-project schema, joins routes to their handlers across files (``tenantlint.program.routes``) and
@@ -69,8 +70,13 @@ def new_file_facts(path: str, language: str) -> dict[str, Any]:
     }
 
 
-def error(path: str, line: int, message: str, kind: str = "parse") -> dict[str, Any]:
-    return {"path": path, "line": line, "message": message, "kind": kind}
+def error(path: str, line: int, message: str, kind: str = "parse", whole_file: bool = False) -> dict[str, Any]:
+    """An errors entry; ``whole_file``: nothing of the file was analysed, though the error
+    has a line (a Python syntax error)."""
+    found = {"path": path, "line": line, "message": message, "kind": kind}
+    if whole_file:
+        found["whole_file"] = True
+    return found
 
 
 def ref(

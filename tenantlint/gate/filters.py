@@ -20,18 +20,21 @@ def apply_suppressions(
     suppressions: dict[str, list[dict]],
     *,
     ignore: bool = False,
-    files_with_errors: Iterable[str] = (),
+    unanalysed: Iterable[tuple[str, int]] = (),
     rule_settings: dict | None = None,
     anchor: Callable[[str], str] = str,
+    known_rules: set[str] | None = None,
 ) -> list[dict]:
     """Mark findings silenced by an inline suppression, and report suppressions that are
     invalid (no rule id, no reason) or unused (silence nothing), as warning findings.
 
     ``suppressions`` maps a finding path to that file's suppressions
     (:func:`tenantlint.gate.suppressions.collect`). With ``ignore`` nothing is silenced (and so
-    nothing is unused); invalid ones are still reported. Unused ones are not reported for
-    files that could not be fully analysed: their findings may be missing. ``anchor`` is the
-    path function of :func:`tenantlint.findings.findings`, for the new findings' fingerprints.
+    nothing is unused); invalid ones are still reported, and so is a rule id no policy
+    declares (given ``known_rules``). Unused ones are not reported where analysis failed
+    (``unanalysed``: (path, line) of each error, line 0 for a whole file): findings may be
+    missing there, and only there. ``anchor`` is the path function of
+    :func:`tenantlint.findings.findings`, for the new findings' fingerprints.
     """
     findings = [{**f, "suppressed": False} for f in findings]
     by_place: dict[tuple, list[dict]] = defaultdict(list)  # (path, target line, rule) -> suppressions
@@ -41,9 +44,15 @@ def apply_suppressions(
         for s in items:
             if s.get("error"):
                 extra.append(_meta_finding(INVALID_RULE, path, s, s["error"], s["text"], anchor))
-            elif not ignore:
+            else:
                 for rule in s["rules"]:
-                    by_place[(path, s["target"], rule)].append(s)
+                    if known_rules is not None and rule not in known_rules:
+                        from tenantlint.rules import did_you_mean
+
+                        message = f"suppression names unknown rule '{rule}'{did_you_mean(rule, known_rules)}"
+                        extra.append(_meta_finding(INVALID_RULE, path, s, message, f"{s['text']}\x1f{rule}", anchor))
+                    elif not ignore:
+                        by_place[(path, s["target"], rule)].append(s)
     if by_place:
         for finding in findings:
             lines = (finding["line"], finding.get("end_line") or finding["line"])
@@ -55,9 +64,9 @@ def apply_suppressions(
                     finding["suppression"] = {"reason": s["reason"], "line": s["line"]}
                     used.add((finding["path"], s["line"], finding["rule"]))
                     break
-    skip_unused = set(files_with_errors)
-    for (path, _, rule), items in by_place.items():
-        if path in skip_unused:
+    failed = set(unanalysed)
+    for (path, target, rule), items in by_place.items():
+        if (path, 0) in failed or (path, target) in failed:
             continue
         for s in items:
             if (path, s["line"], rule) not in used:

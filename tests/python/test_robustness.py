@@ -14,7 +14,7 @@ CONFIG = Config(tenant_columns=("org_id",))
 
 def test_syntax_error_is_a_parse_error_with_its_line():
     facts = extract_python("bad.py", b"x = 1\n\ny = = 2\nz = 3\n", CONFIG)
-    assert facts["errors"] == [{"path": "bad.py", "line": 3, "kind": "parse",
+    assert facts["errors"] == [{"path": "bad.py", "line": 3, "kind": "parse", "whole_file": True,
                                 "message": facts["errors"][0]["message"]}]
     assert facts["errors"][0]["message"].startswith("Python does not parse")
     assert facts["queries"] == [] and facts["tables"] == []

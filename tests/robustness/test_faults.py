@@ -149,3 +149,66 @@ def test_a_bom_never_shows_in_a_code_frame(tmp_path):
     tree = _tree(tmp_path)
     (tree / "bom.sql").write_bytes(b"\xef\xbb\xbfSELECT name FROM patients;\n")
     assert _scan(tree, "bom.sql").stdout.splitlines()[1] == "    SELECT name FROM patients;"
+
+
+# -- 7: quiet wrong answers ----------------------------------------------------------------
+
+def _findings(proc):
+    assert proc.returncode in (0, 1), proc.stderr
+    report = json.loads(proc.stdout)
+    return [(f["rule"], f["path"], f["line"]) for f in report["findings"]], report
+
+
+def test_an_unused_suppression_is_reported_beside_a_sql_string_that_does_not_parse(tmp_path):
+    tree = _tree(tmp_path)
+    (tree / "views.py").write_text(
+        "def f(cursor):\n"
+        "    cursor.execute('SELECT FROM WHERE patients')\n"
+        "    # tenantlint: ignore[missing-tenant-filter] reviewed\n"
+        "    cursor.execute('SELECT name FROM patients WHERE practice_id = %s', [1])\n")
+    found, report = _findings(_scan(tree, "views.py", "--format", "json"))
+    assert found == [("unused-suppression", "views.py", 3)]
+    assert report["errors"][0]["line"] == 2
+
+
+def test_a_mistyped_rule_id_in_a_suppression_is_reported(tmp_path):
+    tree = _tree(tmp_path)
+    (tree / "q.sql").write_text("-- tenantlint: ignore[missing-tenant-filtr] reviewed\n" + LEAK)
+    found, report = _findings(_scan(tree, "q.sql", "--format", "json"))
+    assert found == [("invalid-suppression", "q.sql", 1), ("missing-tenant-filter", "q.sql", 2)]
+    assert report["findings"][0]["message"] == \
+        "suppression names unknown rule 'missing-tenant-filtr' (did you mean 'missing-tenant-filter'?)"
+
+
+def test_a_python_file_that_does_not_parse_counts_as_not_analysed(tmp_path):
+    tree = _tree(tmp_path)
+    (tree / "broken.py").write_text("import db\n\ndef f(:\n    pass\n")
+    _, report = _findings(_scan(tree, "broken.py", "leak.sql", "--format", "json"))
+    assert report["errors"] == [{"path": "broken.py", "line": 3, "message": "Python does not parse: invalid syntax",
+                                 "kind": "parse", "whole_file": True}]
+    assert report["summary"]["files_not_analysed"] == 1
+
+
+def test_a_user_policy_that_could_never_report_is_an_error_naming_its_line(tmp_path):
+    tree = _tree(tmp_path)
+    policies = tree / "policies"
+    policies.mkdir()
+    (policies / "raw.rego").write_text('package custom.no_raw\n\nimport rego.v1\n\n'
+                                       'violations contains v if {\n\tv := {"rule": "x"}\n}\n')
+    proc = _scan(tree, ".", "--policy", "policies")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip() == ("tenantlint: error: policies/raw.rego:5: package custom.no_raw defines "
+                                   "violations but is not under tenantlint.rules, so no scan would run it "
+                                   "(use package tenantlint.rules.<rule_name>)")
+    (policies / "raw.rego").write_text('package tenantlint.rules.net\n\nimport rego.v1\n\n'
+                                       'violations := [v | v := http.send({"method": "get", "url": "http://x"})]\n')
+    proc = _scan(tree, ".", "--policy", "policies")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("tenantlint: error: policies/raw.rego:5: http.send is not allowed in a policy")
+
+
+def test_an_output_that_cannot_be_written_fails_before_the_scan(tmp_path):
+    tree = _tree(tmp_path)
+    proc = _scan(tree, ".", "-o", "no/such/dir/report.json")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip() == "tenantlint: error: --output no/such/dir/report.json: folder no/such/dir does not exist"

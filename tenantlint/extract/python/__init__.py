@@ -59,18 +59,19 @@ def extract_python(path: str, source: bytes, config: Config) -> dict:
     if refused is not None:
         line, message = refused
         kind = "parse" if message.startswith("Python does not parse") else "limit"
-        facts["errors"].append(error(path, line, message, kind))
+        facts["errors"].append(error(path, line, message, kind, whole_file=True))
         return facts
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
-        facts["errors"].append(error(path, *_syntax_error(source, exc), "parse"))
+        facts["errors"].append(error(path, *_syntax_error(source, exc), "parse", whole_file=True))
         return facts
     except (UnicodeError, LookupError) as exc:
         facts["errors"].append(error(path, 0, f"cannot decode the file: {exc}", "read"))
         return facts
     except (SyntaxError, ValueError) as exc:  # e.g. "unknown encoding: uft-8" in a coding cookie
-        facts["errors"].append(error(path, getattr(exc, "lineno", 0) or 0, f"Python does not parse: {exc}", "parse"))
+        facts["errors"].append(error(path, getattr(exc, "lineno", 0) or 0, f"Python does not parse: {exc}", "parse",
+                                     whole_file=True))
         return facts
     except RecursionError:
         facts["errors"].append(error(path, 0, "nested too deeply to parse (recursion limit)", "limit"))
