@@ -11,11 +11,22 @@ from tenantlint import __version__
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so the scan unwinds (workers killed) like Ctrl-C."""
+
+
+def _terminated(signum, frame):
+    raise _Terminated()
+
+
 class _Group(click.Group):
     """Turns every error into a one-line message and exit code 2; never a traceback."""
 
     def main(self, *args, **kwargs):
         kwargs.setdefault("standalone_mode", False)
+        import signal
+
+        signal.signal(signal.SIGTERM, _terminated)
         try:
             rv = super().main(*args, **kwargs)
         except click.exceptions.Exit as exc:
@@ -27,7 +38,10 @@ class _Group(click.Group):
             click.echo("tenantlint: aborted", err=True)
             sys.exit(EXIT_ERROR)
         except KeyboardInterrupt:
-            click.echo("tenantlint: interrupted", err=True)
+            click.echo("tenantlint: interrupted (SIGINT): nothing reported", err=True)
+            sys.exit(EXIT_ERROR)
+        except _Terminated:
+            click.echo("tenantlint: terminated (SIGTERM): nothing reported", err=True)
             sys.exit(EXIT_ERROR)
         except Exception as exc:  # noqa: BLE001 - the last line of defence
             from tenantlint.errors import TenantlintError

@@ -18,6 +18,7 @@ from tenantlint.config import Config
 from tenantlint.discover import display_path, read_source
 from tenantlint.extract import extract
 from tenantlint.extract.facts import error, new_file_facts
+from tenantlint.lifeline import die_with_parent
 
 # Below this much source to parse (~0.2 s of work), starting workers costs more than it saves.
 MIN_PARALLEL_BYTES = 64_000
@@ -141,15 +142,19 @@ def _extract_parallel(items: list[tuple[str, bytes]], config: Config, jobs: int,
     stats.workers = max(stats.workers, workers)
     results: list[dict | None] = [None] * len(items)
     try:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [(chunk, pool.submit(_extract_chunk, [(rel, data) for _, rel, data in chunk], config))
-                       for chunk in chunks]
-            for chunk, future in futures:
-                try:
-                    for (index, _, _), facts in zip(chunk, future.result(), strict=True):
-                        results[index] = facts
-                except BrokenProcessPool:
-                    pass
+        with ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
+            try:
+                futures = [(chunk, pool.submit(_extract_chunk, [(rel, data) for _, rel, data in chunk], config))
+                           for chunk in chunks]
+                for chunk, future in futures:
+                    try:
+                        for (index, _, _), facts in zip(chunk, future.result(), strict=True):
+                            results[index] = facts
+                    except BrokenProcessPool:
+                        pass
+            except BaseException:  # Ctrl-C, SIGTERM: stop now, not after every chunk
+                _stop(pool)
+                raise
     except BrokenProcessPool:
         pass
     left = [i for i, facts in enumerate(results) if facts is None]
@@ -157,6 +162,13 @@ def _extract_parallel(items: list[tuple[str, bytes]], config: Config, jobs: int,
         for i, facts in zip(left, _extract_one_by_one([items[i] for i in left], config), strict=True):
             results[i] = facts
     return results  # type: ignore[return-value]
+
+
+def _stop(pool) -> None:
+    """Kill the pool's workers and drop its queue (``shutdown`` alone waits for running chunks)."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _preload(items: list[tuple[str, bytes]]) -> None:
@@ -203,14 +215,18 @@ def _extract_one_by_one(items: list[tuple[str, bytes]], config: Config) -> list[
     results: list[dict] = []
     while len(results) < len(items):
         rest = items[len(results):]
-        with ProcessPoolExecutor(max_workers=1) as pool:
-            futures = [pool.submit(_extract_chunk, [(rel, data)], config) for rel, data in rest]
-            for (rel, _), future in zip(rest, futures, strict=True):
-                try:
-                    results.extend(future.result())
-                except BrokenProcessPool:
-                    results.append(_crashed(rel))
-                    break
+        with ProcessPoolExecutor(max_workers=1, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
+            try:
+                futures = [pool.submit(_extract_chunk, [(rel, data)], config) for rel, data in rest]
+                for (rel, _), future in zip(rest, futures, strict=True):
+                    try:
+                        results.extend(future.result())
+                    except BrokenProcessPool:
+                        results.append(_crashed(rel))
+                        break
+            except BaseException:
+                _stop(pool)
+                raise
     return results
 
 

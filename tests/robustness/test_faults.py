@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 
 from tenantlint.discover import read_source
 
@@ -212,3 +214,71 @@ def test_an_output_that_cannot_be_written_fails_before_the_scan(tmp_path):
     proc = _scan(tree, ".", "-o", "no/such/dir/report.json")
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip() == "tenantlint: error: --output no/such/dir/report.json: folder no/such/dir does not exist"
+
+
+# -- 3: signals; workers die with the scan -------------------------------------------------
+
+def _busy_tree(tmp_path):
+    """Enough Python for a scan to use worker processes for several seconds."""
+    tree = _tree(tmp_path)
+    body = "".join(f"def view_{i}(cursor, pk):\n    cursor.execute('SELECT name FROM patients WHERE id = %s', [pk])\n"
+                   f"    return [row for row in cursor.fetchall() if row[0] != {i}]\n\n" for i in range(300))
+    for n in range(200):
+        (tree / f"mod_{n}.py").write_text(body)
+    return tree
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _start_busy_scan(tree):
+    proc = subprocess.Popen([sys.executable, "-m", "tenantlint", "scan", ".", "--no-cache", "--jobs", "2"],
+                            cwd=tree, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(_children(proc.pid)) < 2:
+        time.sleep(0.05)
+    workers = _children(proc.pid)
+    assert len(workers) >= 2, "the scan never started its workers"
+    return proc, workers
+
+
+def test_sigterm_stops_the_scan_at_once_with_a_message_and_no_workers_left(tmp_path):
+    proc, workers = _start_busy_scan(_busy_tree(tmp_path))
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert time.monotonic() - started < 5
+    assert proc.returncode == 2
+    assert err.strip().splitlines()[-1] == "tenantlint: terminated (SIGTERM): nothing reported"
+    assert "Traceback" not in err
+    time.sleep(0.5)
+    assert not [w for w in workers if _alive(w)]
+
+
+def test_workers_die_when_the_scan_is_killed(tmp_path):
+    proc, workers = _start_busy_scan(_busy_tree(tmp_path))
+    proc.kill()
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.1)
+    assert not [w for w in workers if _alive(w)]
