@@ -102,6 +102,8 @@ class Config:
     opa_url: str | None = None
     max_file_size: int = 5_000_000
     file_timeout: float = 30.0
+    opa_timeout: float = 60.0  # seconds for a whole OPA request: connect, send, the answer's last byte
+    policy_timeout: float = 300.0  # seconds per embedded-engine child (pretix's whole evaluation: under 1 s)
     contexts: dict = field(default_factory=lambda: dict(DEFAULT_CONTEXTS), hash=False, compare=False)
     job_launchers: tuple[str, ...] = ()
     admin_markers: tuple[str, ...] = ()
@@ -206,7 +208,7 @@ def _validate_value(key: str, value: Any, where: str) -> Any:
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise ConfigError(f"config key '{key}'{where} must be a positive whole number of bytes")
         return value
-    if key == "file_timeout":
+    if key in ("file_timeout", "opa_timeout", "policy_timeout"):
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
             raise ConfigError(f"config key '{key}'{where} must be a positive number of seconds")
         return float(value)

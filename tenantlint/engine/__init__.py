@@ -42,12 +42,15 @@ def evaluate(
     rules = rules_from_modules(modules, config)
     url = opa_url or config.opa_url
     if url:
-        return finish(opa.evaluate(url, {**input_doc, "config": policy_config(config, rules)}))
+        expected = [r.package.rsplit(".", 1)[-1] for r in rules
+                    if r.enabled and r.package.startswith("tenantlint.rules.") and r.package.count(".") == 2]
+        return finish(opa.evaluate(url, {**input_doc, "config": policy_config(config, rules)},
+                                   timeout=config.opa_timeout, expected=expected))
     check_rule_ids(config, rules)
     if _nothing_to_judge(input_doc, modules):
         return []
     data = {"tenantlint": {"config": policy_config(config, rules)}}
-    return finish(embedded.evaluate(input_doc, data, modules))
+    return finish(embedded.evaluate(input_doc, data, modules, timeout=config.policy_timeout))
 
 
 def _nothing_to_judge(input_doc: dict, modules) -> bool:

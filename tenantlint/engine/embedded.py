@@ -27,18 +27,30 @@ from tenantlint.errors import EngineError, PolicyError
 WORKER = Path(__file__).with_name("worker.py")
 MIN_QUERIES_PER_WORKER = 1500
 MAX_WORKERS = 4
+DEFAULT_TIMEOUT = 300.0  # seconds per child: pretix's whole evaluation takes under one
 
 
-def evaluate(input_doc: dict, data: dict, modules: Sequence[PolicyModule]) -> list[dict]:
-    """Violations of every ``tenantlint.rules.*`` package for ``input_doc``."""
+def evaluate(input_doc: dict, data: dict, modules: Sequence[PolicyModule],
+             timeout: float = DEFAULT_TIMEOUT) -> list[dict]:
+    """Violations of every ``tenantlint.rules.*`` package for ``input_doc``. A child that
+    runs longer than ``timeout`` is killed (PolicyError); so are all of them when the scan
+    is interrupted, instead of the interrupt waiting for them."""
     check_function_arities(modules)
     queries = violation_queries(modules)
     if not queries:
         return []
     batches = split_input(input_doc)
     jobs = [[{"data": data, "input": batch, "queries": queries}] for batch in batches]
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        answers = list(pool.map(lambda job: run_worker(modules, job)[0], jobs))
+    running: list[subprocess.Popen] = []
+    pool = ThreadPoolExecutor(max_workers=len(jobs))
+    try:
+        answers = list(pool.map(lambda job: run_worker(modules, job, timeout, running)[0], jobs))
+    except BaseException:
+        for proc in running:
+            proc.kill()
+        raise
+    finally:
+        pool.shutdown(wait=False)
     violations: list[dict] = []
     for batch_answers in answers:
         for query, answer in zip(queries, batch_answers):
@@ -102,13 +114,15 @@ def split_input(input_doc: dict) -> list[dict]:
     return [{**input_doc, "queries": queries[i:i + size]} for i in range(0, len(queries), size)]
 
 
-def run_worker(modules: Sequence[PolicyModule], jobs: list[dict]) -> list[list[dict]]:
+def run_worker(modules: Sequence[PolicyModule], jobs: list[dict], timeout: float = DEFAULT_TIMEOUT,
+               running: list | None = None) -> list[list[dict]]:
     """Run ``jobs`` in one child process; the answers per job and query.
 
-    Raises PolicyError when a module does not load or the engine crashes, EngineError
-    when the child cannot run at all.
+    Raises PolicyError when a module does not load, the engine crashes or the child runs
+    longer than ``timeout``, EngineError when the child cannot run at all. ``running``
+    collects the child, for a caller that must be able to kill it.
     """
-    proc = _spawn(modules, jobs)
+    proc = _spawn(modules, jobs, timeout, running)
     events = _events(proc.stdout)
     last = events[-1] if events else {}
     if "results" in last:
@@ -120,14 +134,23 @@ def run_worker(modules: Sequence[PolicyModule], jobs: list[dict]) -> list[list[d
     raise PolicyError(_crash_message(proc, events, modules, jobs))
 
 
-def _spawn(modules: Sequence[PolicyModule], jobs: list[dict]) -> subprocess.CompletedProcess:
+def _spawn(modules: Sequence[PolicyModule], jobs: list[dict], timeout: float = DEFAULT_TIMEOUT,
+           running: list | None = None) -> subprocess.CompletedProcess:
     request = {"modules": [{"path": m.path, "source": m.source} for m in modules], "jobs": jobs}
-    return subprocess.run(
-        [sys.executable, "-I", str(WORKER)],
-        input=json.dumps(request).encode("utf-8"),
-        capture_output=True,
-        check=False,
-    )
+    args = [sys.executable, "-I", str(WORKER)]
+    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if running is not None:
+        running.append(proc)
+    try:
+        out, err = proc.communicate(json.dumps(request).encode("utf-8"), timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        packages = ", ".join(sorted({m.package for m in modules if not m.builtin})) or "the built-in policies"
+        raise PolicyError(f"policy evaluation took longer than policy_timeout ({timeout:g} s): a policy loops or "
+                          f"grows without bound (user policies: {packages}); raise policy_timeout for a huge "
+                          "project") from None
+    return subprocess.CompletedProcess(args, proc.returncode, out, err)
 
 
 def _events(stdout: bytes) -> list[dict]:

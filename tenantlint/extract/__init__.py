@@ -15,8 +15,10 @@ from tenantlint.extract.facts import error, new_file_facts
 from tenantlint.gate.suppressions import MARKER, collect as collect_suppressions
 
 
-class _FileTimeout(Exception):
-    """Raised inside a pathological file's analysis when its time is up."""
+class _FileTimeout(BaseException):
+    """Raised inside a pathological file's analysis when its time is up. Not an Exception:
+    a library's ``except Exception`` (sqlglot's tokenizer turns any error into its own
+    TokenError, which our fallback then retried with no timer) must not swallow it."""
 
 
 def extract(path: str, data: bytes, config: Config) -> dict:

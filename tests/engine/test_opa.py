@@ -58,14 +58,23 @@ class FakeOpa:
         self.server.server_close()
 
 
+BUILTIN_PACKAGES = ("bulk_export", "missing_tenant_filter", "unencrypted_sensitive_field",
+                    "unprotected_export_endpoint", "unscoped_lookup", "unscoped_write", "weak_row_level_security")
+
+
+def _complete(result: dict) -> dict:
+    """A server answer holding every built-in rule's package (those not given: no violations)."""
+    return {**{p: {"violations": []} for p in BUILTIN_PACKAGES}, **result}
+
+
 def test_posts_input_and_config_to_the_data_api_and_collects_every_package():
     doc = unscoped_reads(2)
-    answer = {"result": {
+    answer = {"result": _complete({
         "missing_tenant_filter": {"violations": [read_violation(2), read_violation(1)], "helper": {"x": 1}},
         "org": {"nested": {"violations": [{"rule": "org-rule", "severity": "info", "message": "m",
                                            "path": "a.sql", "line": 1}]}},
         "no_violations_here": {"other": True},
-    }}
+    })}
     config = config_from_mapping({"rules": {"missing-tenant-filter": {"severity": "warning"}}, "accept_join_scope": False})
     with FakeOpa(body=answer) as server:
         violations = evaluate(doc, config, opa_url=server.url)
@@ -127,6 +136,65 @@ def test_malformed_violations_from_the_server_are_policy_errors():
             opa.evaluate(server.url, {})
     assert str(exc.value) == (f"{server.url} data.tenantlint.rules.x: violation needs 'severity' (str): "
                               '{"rule": "x"}')
+
+
+@pytest.mark.parametrize("result, says", [
+    ({}, "with no rule package holding `violations`"),
+    ([], "answered data.tenantlint.rules = an array, not an object of rule packages"),
+    (5, "answered data.tenantlint.rules = a number, not an object of rule packages"),
+    (None, "answered data.tenantlint.rules = null, not an object of rule packages"),
+    ("x", "answered data.tenantlint.rules = a string, not an object of rule packages"),
+    ({"missing_tenant_filter": {}}, "with no rule package holding `violations`"),
+    ({"missing_tenant_filter": {"violations": []}}, "does not evaluate data.tenantlint.rules.bulk_export, "),
+])
+def test_an_answer_of_another_shape_fails_closed(result, says):
+    """Issue 17.1: each of these gave 0 findings and exit 0."""
+    with FakeOpa(body={"result": result}) as server:
+        with pytest.raises(EngineError) as exc:
+            evaluate(unscoped_reads(1), Config(), opa_url=server.url)
+    assert str(exc.value).startswith(f"the OPA server at {server.url} ")
+    assert says in str(exc.value)
+
+
+def test_a_disabled_rule_need_not_be_on_the_server():
+    rules = {p.replace("_", "-"): {"enabled": False} for p in BUILTIN_PACKAGES if p != "missing_tenant_filter"}
+    with FakeOpa(body={"result": {"missing_tenant_filter": {"violations": [read_violation(1)]}}}) as server:
+        assert evaluate(unscoped_reads(1), config_from_mapping({"rules": rules}), opa_url=server.url) == \
+            [read_violation(1)]
+
+
+def test_a_server_that_trickles_its_answer_is_cut_off_at_the_deadline():
+    """One byte every 0.2 s renews requests' per-read timeout forever; opa_timeout bounds the whole."""
+    class Trickle(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            try:
+                for _ in range(200):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except OSError:
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    server = QuietServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        started = time.monotonic()
+        with pytest.raises(EngineError) as exc:
+            evaluate(unscoped_reads(1), config_from_mapping({"opa_timeout": 1.5}), opa_url=url)
+        assert time.monotonic() - started < 5
+        assert str(exc.value) == f"the OPA server at {url} did not answer within 1.5 s"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.mark.parametrize("url", ["http://opa.internal:8181/v1/data", "ftp://opa.internal", "http://:8181"])

@@ -242,6 +242,14 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline") as fh:
+            return fh.read()
+    except OSError:
+        return ""
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as fh:
@@ -282,3 +290,69 @@ def test_workers_die_when_the_scan_is_killed(tmp_path):
     while time.monotonic() < deadline and any(_alive(w) for w in workers):
         time.sleep(0.1)
     assert not [w for w in workers if _alive(w)]
+
+
+# -- 2: file_timeout holds inside libraries ---------------------------------------------------
+
+def test_file_timeout_holds_when_it_fires_inside_sqlglot(tmp_path):
+    """The timer used to fire inside sqlglot's tokenizer, which turned it into a TokenError;
+    the statement-by-statement fallback then parsed the whole file with no timer (27 s for a
+    2 MB dump with file_timeout: 1)."""
+    (tmp_path / "tenantlint.yaml").write_text("tenant_columns: [practice_id]\nfile_timeout: 1\n")
+    (tmp_path / "dump.sql").write_text("\n".join(
+        f"INSERT INTO notes (id, practice_id, body) VALUES ({i}, {i % 7}, 'text {i} ' || 'more');"
+        for i in range(20000)))
+    proc = subprocess.run([sys.executable, "-m", "tenantlint", "scan", "dump.sql", "--no-cache", "--format", "json"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=15)
+    report = json.loads(proc.stdout)
+    assert report["errors"] == [{"path": "dump.sql", "line": 0, "kind": "limit",
+                                 "message": "analysis took longer than file_timeout (1 s)"}]
+
+
+SLOW_POLICY = """package tenantlint.rules.slow
+
+import rego.v1
+
+violations := [v |
+\tn := count([1 | some i in numbers.range(1, 3000); some j in numbers.range(1, 3000); i != j])
+\tn < 0
+\tv := {"rule": "slow", "severity": "error", "message": "x", "path": "a.sql", "line": 1}
+]
+"""
+
+
+def _slow_policy_tree(tmp_path, timeout: int):
+    tree = _tree(tmp_path)
+    (tree / "tenantlint.yaml").write_text(f"tenant_columns: [practice_id]\npolicy_timeout: {timeout}\n"
+                                          "policies: [policies]\n")
+    (tree / "policies").mkdir()
+    (tree / "policies" / "slow.rego").write_text(SLOW_POLICY)
+    return tree
+
+
+def test_a_policy_that_runs_too_long_is_stopped_at_policy_timeout(tmp_path):
+    proc = _scan(_slow_policy_tree(tmp_path, 1), ".")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip() == ("tenantlint: error: policy evaluation took longer than policy_timeout (1 s): a "
+                                   "policy loops or grows without bound (user policies: tenantlint.rules.slow); "
+                                   "raise policy_timeout for a huge project")
+
+
+def test_sigterm_during_policy_evaluation_stops_the_scan_and_the_engine(tmp_path):
+    tree = _slow_policy_tree(tmp_path, 300)
+    proc = subprocess.Popen([sys.executable, "-m", "tenantlint", "scan", ".", "--no-cache"], cwd=tree,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    engine = []
+    while time.monotonic() < deadline and not engine:
+        engine = [c for c in _children(proc.pid) if "worker.py" in _cmdline(c)]
+        time.sleep(0.05)
+    assert engine, "the policy engine never started"
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert time.monotonic() - started < 5
+    assert proc.returncode == 2
+    assert err.strip().splitlines()[-1] == "tenantlint: terminated (SIGTERM): nothing reported"
+    time.sleep(0.5)
+    assert not [c for c in engine if _alive(c)]
