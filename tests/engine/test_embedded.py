@@ -85,7 +85,7 @@ def test_split_evaluation_keeps_routes_and_fields_once(monkeypatch):
 def test_a_document_with_nothing_the_built_in_rules_judge_needs_no_engine(tmp_path, monkeypatch):
     spawned = []
     real = embedded.run_worker
-    monkeypatch.setattr(embedded, "run_worker", lambda modules, jobs: spawned.append(1) or real(modules, jobs))
+    monkeypatch.setattr(embedded, "run_worker", lambda modules, jobs, *rest: spawned.append(1) or real(modules, jobs, *rest))
     tables_only = complete_input({"tables": {"contacts": {"tenant_column": "account_id"}}})
     assert evaluate(tables_only, Config()) == []
     assert spawned == []
