@@ -101,6 +101,7 @@ class Config:
     exemptions: tuple = ()
     opa_url: str | None = None
     max_file_size: int = 5_000_000
+    max_memory: int = 4_000_000_000  # bytes of heap per parser worker process
     file_timeout: float = 30.0
     opa_timeout: float = 60.0  # seconds for a whole OPA request: connect, send, the answer's last byte
     policy_timeout: float = 300.0  # seconds per embedded-engine child (pretix's whole evaluation: under 1 s)
@@ -204,7 +205,7 @@ def _validate_value(key: str, value: Any, where: str) -> Any:
         if not isinstance(value, bool):
             raise ConfigError(f"config key '{key}'{where} must be true or false")
         return value
-    if key in ("max_file_size",):
+    if key in ("max_file_size", "max_memory"):
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise ConfigError(f"config key '{key}'{where} must be a positive whole number of bytes")
         return value

@@ -22,6 +22,7 @@ from tenantlint.lifeline import die_with_parent
 
 # Below this much source to parse (~0.2 s of work), starting workers costs more than it saves.
 MIN_PARALLEL_BYTES = 64_000
+ISOLATED_BYTES = 1_000_000  # a file this large is parsed in a worker process, whatever else there is
 LOADED_PER_PARALLEL_BYTE = 4  # with the cache holding N bytes' facts, fork for N/4 bytes of parsing
 CHUNKS_PER_JOB = 4  # several chunks per worker even out files of very different sizes
 
@@ -124,6 +125,8 @@ def _extract_all(pending: list, config: Config, jobs: int, stats: RunStats, load
     few files of a pre-commit run here (pretix, 10 files: 3.4 s with 2 workers, 1.4 s here)."""
     items = [(rel, data) for _, rel, data, _ in pending]
     work = sum(len(d) for _, d in items)
+    if any(len(data) > ISOLATED_BYTES for _, data in items):  # a dump: in a worker, under max_memory
+        return _extract_parallel(items, config, max(1, jobs), stats)
     if jobs <= 1 or len(items) < 2 or work < max(MIN_PARALLEL_BYTES, loaded // LOADED_PER_PARALLEL_BYTE):
         return [extract(rel, data, config) for rel, data in items]
     return _extract_parallel(items, config, jobs, stats)
@@ -142,7 +145,8 @@ def _extract_parallel(items: list[tuple[str, bytes]], config: Config, jobs: int,
     stats.workers = max(stats.workers, workers)
     results: list[dict | None] = [None] * len(items)
     try:
-        with ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_worker_start,
+                                 initargs=(os.getpid(), config.max_memory)) as pool:
             try:
                 futures = [(chunk, pool.submit(_extract_chunk, [(rel, data) for _, rel, data in chunk], config))
                            for chunk in chunks]
@@ -162,6 +166,18 @@ def _extract_parallel(items: list[tuple[str, bytes]], config: Config, jobs: int,
         for i, facts in zip(left, _extract_one_by_one([items[i] for i in left], config), strict=True):
             results[i] = facts
     return results  # type: ignore[return-value]
+
+
+def _worker_start(parent: int, max_memory: int) -> None:
+    """A parser worker dies with the scan, and its heap is capped at ``max_memory``: past
+    it, allocation fails, the file gets an "out of memory" error and the worker goes on."""
+    die_with_parent(parent)
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_DATA, (max_memory, max_memory))
+    except (ImportError, ValueError, OSError):  # not on this platform, or a lower hard limit
+        pass
 
 
 def _stop(pool) -> None:
@@ -215,7 +231,8 @@ def _extract_one_by_one(items: list[tuple[str, bytes]], config: Config) -> list[
     results: list[dict] = []
     while len(results) < len(items):
         rest = items[len(results):]
-        with ProcessPoolExecutor(max_workers=1, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
+        with ProcessPoolExecutor(max_workers=1, initializer=_worker_start,
+                                 initargs=(os.getpid(), config.max_memory)) as pool:
             try:
                 futures = [pool.submit(_extract_chunk, [(rel, data)], config) for rel, data in rest]
                 for (rel, _), future in zip(rest, futures, strict=True):

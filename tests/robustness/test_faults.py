@@ -356,3 +356,39 @@ def test_sigterm_during_policy_evaluation_stops_the_scan_and_the_engine(tmp_path
     assert err.strip().splitlines()[-1] == "tenantlint: terminated (SIGTERM): nothing reported"
     time.sleep(0.5)
     assert not [c for c in engine if _alive(c)]
+
+
+# -- 5: memory: a dump is analysed in pieces, under a budget ------------------------------------
+
+def _dump(size: int) -> str:
+    rows = []
+    total, i = 0, 0
+    while total < size:
+        row = f"INSERT INTO patients (id, practice_id, name) VALUES ({i}, {i % 9}, 'patient {i}; ok');\n"
+        rows.append(row)
+        total += len(row)
+        i += 1
+    return "".join(rows) + "SELECT name FROM patients;\n"
+
+
+def test_a_dump_is_analysed_within_max_memory_and_its_last_statement_is_located(tmp_path):
+    """Analysed piece by piece, a 1.2 MB dump fits a 120 MB worker (whole, its statements'
+    trees took 200 MB more); the statement after 15,000 rows keeps its line."""
+    tree = _tree(tmp_path)
+    (tree / "tenantlint.yaml").write_text("tenant_columns: [practice_id]\nmax_memory: 120000000\n"
+                                          "exclude: ['tests/**']\n")
+    (tree / "dump.sql").write_text(_dump(1_200_000))
+    lines = (tree / "dump.sql").read_text().count("\n")
+    found, report = _findings(_scan(tree, "dump.sql", "schema.sql", "--format", "json"))
+    assert report["errors"] == []
+    assert found == [("missing-tenant-filter", "dump.sql", lines)]
+
+
+def test_a_file_over_max_memory_is_an_error_and_the_scan_goes_on(tmp_path):
+    tree = _tree(tmp_path)
+    (tree / "tenantlint.yaml").write_text("tenant_columns: [practice_id]\nmax_memory: 60000000\n")
+    (tree / "dump.sql").write_text(_dump(1_200_000))
+    found, report = _findings(_scan(tree, ".", "--format", "json"))
+    assert found == [("missing-tenant-filter", "leak.sql", 1)]
+    assert report["errors"] == [{"path": "dump.sql", "line": 0, "kind": "limit",
+                                 "message": "out of memory while analysing"}]
