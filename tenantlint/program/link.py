@@ -67,13 +67,24 @@ def link(files: list[dict], config: Config, scripts: list[str] = (), focus: set[
         queries.append({**query, "index": len(queries)})
     for query in implicit_related_fields(graph, models, tables):
         for ref in query["refs"]:  # the model's default manager may scope it at run time
-            ref["scope"], ref["reason"] = runtime.scope(ref, "django") or (ref["scope"], ref["reason"])
+            verdict = runtime.scope(ref, "django")
+            if verdict is not None:
+                _apply_runtime(ref, verdict)
         queries.append({**query, "index": len(queries)})
     routes = link_routes(files, queries, config, graph)  # also marks exports and each query's route
     judged = queries if focus is None else _reached_from(focus, queries, graph)
     judge(judged, graph, Contexts(graph, routes, config, scripts), config)
     return {"version": 1, "tables": tables, "queries": queries, "routes": routes, "fields": fields,
             "rls": security}
+
+
+def _apply_runtime(ref: dict, verdict) -> None:
+    """A runtime library's verdict on a reference (:class:`tenantlint.program.runtime.Verdict`)."""
+    ref["scope"], ref["reason"] = verdict.scope, verdict.reason
+    if verdict.scope == "none":  # a library would scope it, but not here (scopes_disabled(), a loop...)
+        ref["runtime_gap"] = verdict.reason
+    if verdict.current_tenant:  # only where a request or the code set the current tenant
+        ref["current_tenant"] = True
 
 
 def _reached_from(focus: set[str], queries: list[dict], graph: CallGraph) -> list[dict]:
@@ -252,9 +263,7 @@ def _link_ref(ref: dict, tables: dict, models: dict, config: Config, origin: str
     }
     runtime = runtime_scopes.scope(ref, origin)
     if runtime is not None:
-        linked["scope"], linked["reason"] = runtime
-        if runtime[0] == "none":  # a library would scope it, but not here (scopes_disabled(), a loop...)
-            linked["runtime_gap"] = runtime[1]
+        _apply_runtime(linked, runtime)
     shared = non_propagating_join(linked, tables, config.non_propagating_join_keys)
     if shared is not None:
         linked["scope"], linked["reason"], linked["shared_join"] = "none", shared, shared

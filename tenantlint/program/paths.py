@@ -38,6 +38,9 @@ NOT_KEYS = {"self", "cls", "request", "req", "session", "db", "cursor", "conn", 
             "uow", "user", "current_user", "args", "kwargs", "info", "context", "ctx", "background_tasks"}
 REQUEST_PARAMS_SKIP = NOT_KEYS | {"response", "format", "page", "page_size", "limit", "offset"}
 SCOPED = ("direct", "anchor", "helper", "runtime", "provenance", "rls")
+# Contexts where no request's middleware set the current tenant (django-multitenant).
+NO_CURRENT_TENANT = {"background", "command", "startup", "migration"}
+TENANT_SETTERS = {"set_current_tenant", "activate_tenant", "set_tenant", "set_current_practice", "set_current_account"}
 # Method and function names of query building and running (their results are the query).
 QUERY_CALLS = {
     "select", "where", "filter", "filter_by", "exclude", "query", "scalars", "scalar", "exec", "execute",
@@ -105,6 +108,7 @@ class _Judge:
             q["sites"] = [self._self_site(q, "alone")]
             return
         q["contexts"] = self.ctx.contexts(fn_name)
+        self._no_current_tenant(q, fn_name)
         if not q.get("schema_switch") and not any(
                 r.get("tenant_owned") and r.get("scope") not in SCOPED for r in q.get("refs", [])):
             q["sites"] = [self._self_site(q, q["contexts"][0])]
@@ -132,6 +136,25 @@ class _Judge:
         sites = _dedupe_sites(sites)[:MAX_SITES]
         q["sites"] = sites
         q["paths"] = [s["steps"] for s in sites if s["steps"]][:MAX_PATHS]
+
+    def _no_current_tenant(self, q: dict, fn_name: str) -> None:
+        """django-multitenant and current-tenant managers filter by the tenant a request's
+        middleware (or the code) set. A query only background work, commands or startup code
+        reach, in a function that sets no tenant and is called by none that does, is not
+        filtered: it reads every tenant's rows. (Reached by requests too, it stays scoped.)"""
+        if not set(q["contexts"]) <= NO_CURRENT_TENANT or self._sets_tenant(fn_name):
+            return
+        for ref in q.get("refs", ()):
+            if ref.get("current_tenant") and ref.get("scope") == "runtime":
+                ref["scope"] = "none"
+                ref["runtime_gap"] = ref["reason"] = (f"{ref['reason']}, but no request sets one in "
+                                                      f"{'/'.join(q['contexts'])} code and this code sets none")
+
+    def _sets_tenant(self, fn_name: str) -> bool:
+        """The function, or a function that calls it, calls ``set_current_tenant()`` or the like."""
+        callers = [fn_name, *(e.caller for e in self.g.into.get(fn_name, ()))]
+        return any(c["callee"].rpartition(".")[2] in TENANT_SETTERS
+                   for name in callers for c in (self.g.functions.get(name) or {}).get("calls", ()))
 
     def _walk(self, q, name: str, keys: set, state: dict, path: list[Edge], sites: list, seen: set,
               guard: dict | None, handoff: bool = False) -> None:

@@ -23,18 +23,28 @@
 >>> from tenantlint.program.callgraph import CallGraph
 >>> scopes = RuntimeScopes(files, models, CallGraph(files))
 >>> scopes.scope({"model": "Note", "scope": "none"}, "sqlalchemy")
-('runtime', 'with_loader_criteria(TenantMixin, ...) at db.py:9 adds a filter on practice_id to every ORM statement')
+Verdict(scope='runtime', reason='with_loader_criteria(TenantMixin, ...) at db.py:9 adds a filter on practice_id to every ORM statement', current_tenant=False)
 >>> scopes.scope({"model": "Note", "scope": "none"}, "raw-sql") is None
 True
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 SCOPED_MANAGERS = ("ScopedManager",)
 MULTITENANT_BASES = ("TenantModel", "TenantModelMixin")
 MULTITENANT_MANAGERS = ("TenantManager", "TenantManagerMixin")
 UNSCOPED_MANAGERS = {"_base_manager"}
 SHARED_SCHEMAS = {"public", "pg_catalog", "information_schema"}
+
+
+class Verdict(NamedTuple):
+    scope: str
+    reason: str
+    # The filter holds only where the current tenant was set (a request's middleware, or
+    # the code itself): background work that sets none reads every tenant's rows.
+    current_tenant: bool = False
 
 
 class RuntimeScopes:
@@ -50,12 +60,12 @@ class RuntimeScopes:
         self.tenant_apps -= {_app_label(a) for st in settings for a in st.get("shared_apps", ())}
         self.by_table = {(m.get("table") or "").lower(): m for m in models.values() if m.get("table")}
 
-    def scope(self, ref: dict, origin: str | None) -> tuple[str, str] | None:
-        """(scope, reason) that a runtime library gives an unscoped reference, if any."""
+    def scope(self, ref: dict, origin: str | None) -> Verdict | None:
+        """The scope a runtime library gives an unscoped reference, if any."""
         if ref.get("scope") != "none":
             return None
         if ref.get("tenant_loop"):  # schema_context(t) for every tenant t in turn: no library scopes that
-            return "none", ref["tenant_loop"]
+            return Verdict("none", ref["tenant_loop"])
         if self.tenant_apps:
             found = self._tenant_schema(ref)
             if found is not None:
@@ -66,20 +76,20 @@ class RuntimeScopes:
             return self._criteria(ref) or self._query_class(ref)
         return None
 
-    def _django_scopes(self, ref: dict) -> tuple[str, str] | None:
+    def _django_scopes(self, ref: dict) -> Verdict | None:
         kind = self._manager_kind(ref)
         if not kind.rsplit(".", 1)[-1].endswith(SCOPED_MANAGERS):
             return None
         if ref.get("scopes_disabled"):
-            return "none", f"django-scopes switched off by {ref['scopes_disabled']}"
-        return "runtime", f"django-scopes {kind.rsplit('.', 1)[-1]} ({ref['manager']}): needs an active scope()"
+            return Verdict("none", f"django-scopes switched off by {ref['scopes_disabled']}")
+        return Verdict("runtime", f"django-scopes {kind.rsplit('.', 1)[-1]} ({ref['manager']}): needs an active scope()")
 
-    def _multitenant(self, ref: dict) -> tuple[str, str] | None:
+    def _multitenant(self, ref: dict) -> Verdict | None:
         manager = ref.get("manager") or "objects"
         kind = self._manager_kind(ref).rsplit(".", 1)[-1]
         own, names = self._class_names(kind)  # a project manager: its bases; else the library's class
         if kind and any(name.endswith(MULTITENANT_MANAGERS) for name in (names[1:] if own else names)):
-            return "runtime", f"django-multitenant {kind} ({manager}): filtered by the current tenant"
+            return Verdict("runtime", f"django-multitenant {kind} ({manager}): filtered by the current tenant", True)
         declared = (self.models.get(ref.get("model") or "") or {}).get("managers") or {}
         if manager in UNSCOPED_MANAGERS or manager in declared:
             return None  # a manager the model declares itself (not a TenantManager): not the library's
@@ -88,10 +98,10 @@ class RuntimeScopes:
                      if path.startswith("django_multitenant.") and path.rsplit(".", 1)[-1] in MULTITENANT_BASES), None)
         if base is None:  # a TenantModel of the project's own is an ordinary base
             return None
-        return "runtime", (f"django-multitenant {base.rsplit('.', 1)[-1]}: "
-                           "filtered by the tenant set_current_tenant() set")
+        return Verdict("runtime", f"django-multitenant {base.rsplit('.', 1)[-1]}: "
+                                  "filtered by the tenant set_current_tenant() set", True)
 
-    def _tenant_manager(self, ref: dict) -> tuple[str, str] | None:
+    def _tenant_manager(self, ref: dict) -> Verdict | None:
         """``objects = PracticeManager()`` whose get_queryset filters by the current practice
         (its class, or a base of it, in the project); ``QuerySet.as_manager()`` likewise."""
         kind = self._manager_kind(ref).split(".as_manager")[0].rsplit(".", 1)[-1]
@@ -100,32 +110,34 @@ class RuntimeScopes:
         found = next((self.tenant_managers[b] for b in self._class_names(kind)[1] if b in self.tenant_managers), None)
         if found is None:
             return None
-        return "runtime", f"manager {kind} filters {found['column']} by the current tenant in get_queryset()"
+        return Verdict("runtime", f"manager {kind} filters {found['column']} by the current tenant in get_queryset()",
+                       True)
 
-    def _criteria(self, ref: dict) -> tuple[str, str] | None:
+    def _criteria(self, ref: dict) -> Verdict | None:
         for name in self._chain(ref.get("model")):
             fact = self.criteria.get(name)
             if fact is not None:
-                return "runtime", (f"with_loader_criteria({name}, ...) at {fact['path']}:{fact['line']} adds a "
-                                   f"filter on {fact['column']} to every ORM statement")
+                return Verdict("runtime", f"with_loader_criteria({name}, ...) at {fact['path']}:{fact['line']} adds a "
+                                          f"filter on {fact['column']} to every ORM statement")
         return None
 
-    def _query_class(self, ref: dict) -> tuple[str, str] | None:
+    def _query_class(self, ref: dict) -> Verdict | None:
         if not ref.get("query_api") or not self.query_classes:
             return None
         fact = self.query_classes[0]
-        return "runtime", (f"the session's query class {fact['class']} (in {fact['path']}) adds a "
-                           f"filter on {fact['column']} to every session.query()")
+        return Verdict("runtime", f"the session's query class {fact['class']} (in {fact['path']}) adds a "
+                                  f"filter on {fact['column']} to every session.query()")
 
-    def _tenant_schema(self, ref: dict) -> tuple[str, str] | None:
+    def _tenant_schema(self, ref: dict) -> Verdict | None:
         model = self.models.get(ref.get("model") or "") or self.by_table.get((ref.get("table") or "").lower())
         app = _app_label(model.get("module") or "", models_module=True) if model else None
         if app in self.tenant_apps:
             schema = ref.get("schema")
             if schema and schema not in SHARED_SCHEMAS:
-                return "none", (f"names the schema {schema}: it reads that schema's rows, whatever the "
-                                "request's tenant (django-tenants sets the search_path, not the schema written)")
-            return "runtime", f"django-tenants: app {app} is in TENANT_APPS, its tables are in each tenant's schema"
+                return Verdict("none", f"names the schema {schema}: it reads that schema's rows, whatever the "
+                                       "request's tenant (django-tenants sets the search_path, not the schema written)")
+            return Verdict("runtime", f"django-tenants: app {app} is in TENANT_APPS, its tables are in each tenant's "
+                                      "schema")
         return None
 
     def _manager_kind(self, ref: dict) -> str:

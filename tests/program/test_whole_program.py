@@ -91,6 +91,7 @@ def test_runtime_scoping_libraries_exact_findings():
         ("missing-tenant-filter", "app/api.py", 28, "error", "request"),  # not a TenantMixin model
     ]
     assert _found(FIXTURES / "multitenant") == [
+        ("missing-tenant-filter", "shop/tasks.py", 10, "info", "background"),  # no current tenant in a task
         ("unscoped-lookup", "shop/views.py", 18, "error", "request"),
         ("unscoped-lookup", "shop/views.py", 23, "error", "request"),
         ("unscoped-lookup", "shop/views.py", 33, "error", "request"),  # beside the current-store manager
