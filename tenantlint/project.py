@@ -93,7 +93,7 @@ def declares_schema(file: Path, routes: bool = False) -> bool:
 # Text of a migration that changes row-level security or who bypasses it.
 SECURITY_MARKERS = (b"ROW LEVEL SECURITY", b"row level security", b"POLICY ", b"policy ", b"BYPASSRLS",
                     b"bypassrls", b"SUPERUSER")  # not "superuser": Django's is_superuser is everywhere
-_MIGRATION_FOLDERS = ("migrations", "versions", "alembic")
+MIGRATION_FOLDERS = ("migrations", "versions", "alembic")
 
 
 def security_files(paths: list[str], scanned: list[Path], config: Config, cwd: Path) -> list[Path]:
@@ -104,13 +104,13 @@ def security_files(paths: list[str], scanned: list[Path], config: Config, cwd: P
     folders = [p for p in paths if (cwd / p).is_dir()]
     if not folders:
         return []
-    kept = tuple(p for p in config.exclude if not any(name in p for name in _MIGRATION_FOLDERS))
+    kept = tuple(p for p in config.exclude if not any(name in p for name in MIGRATION_FOLDERS))
     if kept == config.exclude:
         return []
     seen = {p.resolve() for p in scanned}
     found = discover(folders, config.with_overrides(exclude=kept), cwd=cwd)
     return [file for file in found.files if file.resolve() not in seen
-            and any(part in _MIGRATION_FOLDERS for part in file.parts) and _mentions_security(file)]
+            and any(part in MIGRATION_FOLDERS for part in file.parts) and _mentions_security(file)]
 
 
 def _mentions_security(file: Path) -> bool:

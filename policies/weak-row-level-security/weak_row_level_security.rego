@@ -69,8 +69,19 @@ rls := input.rls if {
 
 violations := array.concat(
 	array.concat(array.concat(not_forced, open_policies), array.concat(weak_checks, unprotected)),
-	array.concat(powers, session_settings),
+	array.concat(array.concat(powers, session_settings), switched_off),
 )
+
+# Application code that switches a table's protection off while it runs (not a migration).
+switched_off := [v |
+	some query in input.queries
+	is_string(object.get(query, "rls_change", null))
+	some site in lib.open_sites(query)
+	v := lib.site_violation(rule, query, {"table": query.table}, site, concat("", [
+		"application code runs ", query.rls_change, ": while it holds, queries of '", query.table,
+		"' are no longer kept to the session's tenant; change row-level security in migrations only",
+	]))
+]
 
 not_forced := [v |
 	some name

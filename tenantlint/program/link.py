@@ -22,7 +22,7 @@ from tenantlint.program.callgraph import CallGraph
 from tenantlint.program.contexts import Contexts
 from tenantlint.program.joins import non_propagating_join
 from tenantlint.program.paths import judge
-from tenantlint.program.rls import rls_scope, row_level_security
+from tenantlint.program.rls import rls_scope, row_level_security, runtime_switches
 from tenantlint.program.routes import link_routes
 from tenantlint.program.runtime import RuntimeScopes
 from tenantlint.program.serializers import implicit_related_fields
@@ -45,7 +45,8 @@ def link(files: list[dict], config: Config, scripts: list[str] = (), focus: set[
     fields = [_link_field(f, models, config) for facts in files for f in facts.get("fields", [])]
     _drop_encrypted(tables, fields)
     constants = _constants(files)
-    security = row_level_security(files)
+    switches = runtime_switches(files)
+    security = row_level_security(files, skip=switches)
     graph = CallGraph(files)
     runtime = RuntimeScopes(files, models, graph)
     queries = []
@@ -63,6 +64,8 @@ def link(files: list[dict], config: Config, scripts: list[str] = (), focus: set[
                 if protected is not None:
                     ref["scope"], ref["reason"] = protected
             queries.append({**query, "index": len(queries), "refs": refs})
+    for query in switches:
+        queries.append({**query, "index": len(queries)})
     for query in foreign_key_writes(graph, models, tables):
         queries.append({**query, "index": len(queries)})
     for query in implicit_related_fields(graph, models, tables):

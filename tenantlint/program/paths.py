@@ -109,7 +109,7 @@ class _Judge:
             return
         q["contexts"] = self.ctx.contexts(fn_name)
         self._no_current_tenant(q, fn_name)
-        if not q.get("schema_switch") and not any(
+        if not q.get("schema_switch") and not q.get("rls_change") and not any(
                 r.get("tenant_owned") and r.get("scope") not in SCOPED for r in q.get("refs", [])):
             q["sites"] = [self._self_site(q, q["contexts"][0])]
             return

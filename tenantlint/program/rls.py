@@ -20,14 +20,49 @@ the same state for the ways RLS fails open.
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
+from tenantlint.project import MIGRATION_FOLDERS
+
 COMMANDS = ("select", "insert", "update", "delete")
 # Which command a use of a table is: a write's kind, else a read.
 _USE_COMMAND = {"insert": "insert", "update": "update", "delete": "delete", "merge": "update"}
 
 
-def row_level_security(files: list[dict]) -> dict:
-    """``{"tables": {table: state}, "roles": [...], "settings": [...], "used": bool}``."""
-    events = sorted(((facts["path"], fact) for facts in files for fact in facts.get("rls", ())),
+# Statements that switch a table's protection off. In a migration or a .sql file they are
+# the schema's history; run by application code, they open the table at run time.
+_SWITCHES_OFF = {"disable": "DISABLE ROW LEVEL SECURITY", "no_force": "NO FORCE ROW LEVEL SECURITY"}
+
+
+def runtime_switches(files: list[dict]) -> list[dict]:
+    """Queries for the RLS switches-off that application code runs (a function of a file
+    outside migrations): judged by the paths that reach them, like any query, and reported
+    by ``weak-row-level-security`` (``rls_change``)."""
+    out = []
+    for facts in files:
+        if facts.get("language") == "sql" or _in_migrations(facts["path"]):
+            continue
+        for fact in facts.get("rls", ()):
+            if fact["kind"] in _SWITCHES_OFF and fact.get("function"):
+                change = f"ALTER TABLE {fact['table']} {_SWITCHES_OFF[fact['kind']]}"
+                out.append({"path": facts["path"], "line": fact.get("line", 1), "column": 1,
+                            "end_line": fact.get("line", 1), "end_column": None, "kind": "set",
+                            "origin": "raw-sql", "function": fact["function"], "code": change, "export": False,
+                            "lookup": False, "refs": [], "rls_change": change, "table": fact["table"]})
+    return out
+
+
+def _in_migrations(path: str) -> bool:
+    return any(part in MIGRATION_FOLDERS for part in PurePosixPath(path).parts)
+
+
+def row_level_security(files: list[dict], skip: list[dict] = ()) -> dict:
+    """``{"tables": {table: state}, "roles": [...], "settings": [...], "used": bool}``.
+    ``skip``: the switches-off application code runs (:func:`runtime_switches`), which are
+    not the schema's state."""
+    runtime = {(q["path"], q["line"]) for q in skip}
+    events = sorted(((facts["path"], fact) for facts in files for fact in facts.get("rls", ())
+                     if fact["kind"] not in _SWITCHES_OFF or (facts["path"], fact.get("line", 1)) not in runtime),
                     key=lambda e: (e[0], e[1].get("line", 0)))
     tables: dict[str, dict] = {}
     roles, settings = [], []

@@ -107,12 +107,25 @@ def test_a_session_wide_tenant_outlives_its_request_and_set_local_does_not(clini
                    user="app", db="clinic", check=False)
 
 
+def test_application_code_that_disables_rls_opens_the_table_and_the_schema_state_stays(clinic):
+    found, document = _findings()
+    assert ("weak-row-level-security", "app/db.py", 34) in found
+    assert document["rls"]["tables"]["patients"]["enabled"]  # a run-time switch is not the schema's history
+    try:
+        clinic.sql("ALTER TABLE patients DISABLE ROW LEVEL SECURITY", user="clinic_owner", db="clinic")
+        assert {row[0] for row in _as(clinic, "app", 1, "SELECT practice_id FROM patients")} == {"1", "2"}
+    finally:
+        clinic.sql("ALTER TABLE patients ENABLE ROW LEVEL SECURITY", user="clinic_owner", db="clinic")
+    assert {row[0] for row in _as(clinic, "app", 1, "SELECT practice_id FROM patients")} == {"1"}
+
+
 def test_the_fixture_reports_exactly_these():
     found, _ = _findings()
     assert found == {
         ("weak-row-level-security", "app/db.py", 9),
         ("missing-tenant-filter", "app/db.py", 18),
         ("missing-tenant-filter", "app/db.py", 28),
+        ("weak-row-level-security", "app/db.py", 34),
         ("weak-row-level-security", "db/rls.sql", 8),
         ("weak-row-level-security", "db/rls.sql", 11),
         ("weak-row-level-security", "db/rls.sql", 16),
