@@ -81,8 +81,12 @@ def cli() -> None:
               help="Extra policy folder (repeatable), added to config 'policies'.")
 @click.option("--opa-url", metavar="URL", help="Evaluate on this OPA server instead of the embedded engine.")
 @click.option("--strict", is_flag=True, help="Exit 2 when any file or statement could not be analysed.")
+@click.option("--select", "select", metavar="RULE,...", help="Report only these rules.")
+@click.option("--ignore", "ignore", metavar="RULE,...", help="Do not evaluate these rules.")
+@click.option("--extend-select", "extend_select", metavar="RULE,...",
+              help="Also these rules, even where the config disables them.")
 def scan(paths, config_path, fmt, output, fail_on, jobs, cache_dir, no_cache, baseline, write_baseline, diff_ref,
-         show_suppressed, ignore_suppressions, policy_dirs, opa_url, strict):
+         show_suppressed, ignore_suppressions, policy_dirs, opa_url, strict, select, ignore, extend_select):
     """Scan PATHS (default: .) and report findings. Exit 0 clean, 1 findings, 2 errors."""
     from tenantlint.report import render
     from tenantlint.scan import scan as run_scan
@@ -94,7 +98,10 @@ def scan(paths, config_path, fmt, output, fail_on, jobs, cache_dir, no_cache, ba
     result = run_scan(list(paths) or ["."], config_path=config_path, fail_on=fail_on,
                       jobs=jobs, cache_dir=cache_dir, use_cache=not no_cache, baseline=baseline,
                       write_baseline=write_baseline, diff=diff_ref, show_suppressed=show_suppressed,
-                      ignore_suppressions=ignore_suppressions, policy_dirs=policy_dirs, opa_url=opa_url)
+                      ignore_suppressions=ignore_suppressions, policy_dirs=policy_dirs, opa_url=opa_url,
+                      select=_rule_list(select), ignore=_rule_list(ignore), extend_select=_rule_list(extend_select))
+    for warning in result.warnings:  # a setting that matches nothing: the silent "0 findings"
+        click.echo(f"tenantlint: warning: {warning}", err=True)
     for skipped in result.skipped:  # a path given by name is never left out silently
         click.echo(f"tenantlint: note: {skipped['path']} not scanned: {skipped['reason']}", err=True)
     if write_baseline:
@@ -113,6 +120,10 @@ def scan(paths, config_path, fmt, output, fail_on, jobs, cache_dir, no_cache, ba
                    "that could not be fully analysed (listed under errors)", err=True)
         return EXIT_ERROR
     return EXIT_FINDINGS if result.failed else EXIT_OK
+
+
+def _rule_list(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
 
 
 def _check_writable(path: str, option: str) -> None:

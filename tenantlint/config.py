@@ -99,9 +99,10 @@ class Config:
     accept_join_scope: bool = True
     rules: dict = field(default_factory=dict, hash=False, compare=False)
     exemptions: tuple = ()
+    per_file_ignores: dict = field(default_factory=dict, hash=False, compare=False)  # glob -> [rule ids]
     opa_url: str | None = None
     max_file_size: int = 5_000_000
-    max_memory: int = 4_000_000_000  # bytes of heap per parser worker process
+    max_memory: int = 4_000_000_000  # bytes a parser worker's heap may grow by
     file_timeout: float = 30.0
     opa_timeout: float = 60.0  # seconds for a whole OPA request: connect, send, the answer's last byte
     policy_timeout: float = 300.0  # seconds per embedded-engine child (pretix's whole evaluation: under 1 s)
@@ -225,6 +226,8 @@ def _validate_value(key: str, value: Any, where: str) -> Any:
         return _validate_guards(value, where)
     if key == "exemptions":
         return _validate_exemptions(value, where)
+    if key == "per_file_ignores":
+        return _validate_per_file_ignores(value, where)
     raise ConfigError(f"config key '{key}'{where} is not supported")  # pragma: no cover
 
 
@@ -238,6 +241,19 @@ def _validate_dialect(value: Any, where: str) -> str:
     except (ValueError, KeyError) as exc:
         raise ConfigError(f"config key 'dialect'{where}: unknown sqlglot dialect {value!r}") from exc
     return value.lower()
+
+
+def _validate_per_file_ignores(value: Any, where: str) -> dict:
+    if not isinstance(value, dict):
+        raise ConfigError(f"config key 'per_file_ignores'{where} must map path globs to lists of rule ids")
+    out = {}
+    for pattern, rules in value.items():
+        if isinstance(rules, str):
+            rules = [rules]
+        if not isinstance(rules, list) or not all(isinstance(r, str) and r for r in rules):
+            raise ConfigError(f"config key 'per_file_ignores.{pattern}'{where} must be a list of rule ids")
+        out[str(pattern)] = tuple(rules)
+    return out
 
 
 def _validate_rules(value: Any, where: str) -> dict:

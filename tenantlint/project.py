@@ -1,4 +1,5 @@
-"""The project around the scanned paths: its root, and the files that give the scan context.
+"""The projects of the scanned paths (one per config file), their roots, and the files that
+give a scan context.
 
 A pre-commit hook passes only the staged files. A query in ``views.py`` is judged by
 whether ``patients`` is tenant-owned, which ``schema.sql`` or ``models.py`` says, a view by
@@ -11,13 +12,15 @@ the cache after the first run, so this costs one read and one hash per project f
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
-from tenantlint.config import Config
+from tenantlint.config import CONFIG_FILE_NAMES, Config, find_config_file, load_config
 from tenantlint.discover import discover, read_source
 
 # Text that a file declaring tables or models must contain (bytes, checked before parsing).
@@ -28,6 +31,74 @@ SQL_MARKER = re.compile(rb"(?i)\b(?:create|alter)\s+table\b")
 # mounts, Django settings): a view's protection and URL are decided there.
 ROUTE_MARKERS = (b"urlpatterns", b"register_blueprint", b"include_router", b"REST_FRAMEWORK", b"TENANT_APPS",
                  b"LoginRequiredMiddleware", b"before_request")
+
+
+@dataclass
+class Project:
+    """A config and the paths (as given, relative to the current directory) it judges."""
+
+    config: Config
+    paths: list[str]
+
+
+def find_projects(paths: list[str], cwd: Path) -> list[Project]:
+    r"""Each path with the nearest config above it, and every config found below a given
+    folder as a project of its own (its folder left out of the enclosing project), as ruff
+    does: ``scan .`` at the top of a monorepo judges each service with its own config.
+    A path under no config takes the one above the current directory, else the defaults.
+
+    >>> import tempfile
+    >>> top = Path(tempfile.mkdtemp())
+    >>> (top / "svc").mkdir()
+    >>> _ = (top / "svc" / "tenantlint.yaml").write_text("tenant_columns: [shop_id]\n")
+    >>> [(p.config.tenant_columns, p.paths) for p in find_projects(["."], top)][1]
+    (('shop_id',), ['svc'])
+    """
+    by_source: dict[str | None, Project] = {}
+    for raw in paths:
+        path = (cwd / raw) if not Path(raw).is_absolute() else Path(raw)
+        folder = (path if path.is_dir() else path.parent).resolve()
+        found = find_config_file(folder) or find_config_file(cwd)
+        _project(by_source, found).paths.append(raw)
+        if path.is_dir():
+            for config_file in _configs_below(folder):
+                if config_file != found:
+                    _project(by_source, config_file).paths.append(os.path.relpath(config_file.parent, cwd))
+    roots = [Path(p.config.root) for p in by_source.values() if p.config.root]
+    for project in by_source.values():  # a project inside another is not part of it
+        own = Path(project.config.root) if project.config.root else cwd
+        inside = tuple(f"{r.relative_to(own).as_posix()}/**" for r in roots if own in r.parents)
+        if inside:
+            project.config = project.config.with_overrides(exclude=project.config.exclude + inside)
+    return list(by_source.values())
+
+
+def _project(by_source: dict, config_file: Path | None) -> Project:
+    key = str(config_file) if config_file else None
+    if key not in by_source:
+        by_source[key] = Project(load_config(config_file) if config_file else Config(), [])
+    return by_source[key]
+
+
+def _configs_below(folder: Path) -> list[Path]:
+    """Config files in the folders under ``folder`` (not ``folder`` itself), skipping what
+    discovery skips (virtual environments, caches, .git)."""
+    from tenantlint.discover import SKIP_DIRS
+
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        base = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info")
+                             and not (base / d / "pyvenv.cfg").exists())
+        if base == folder:
+            continue
+        names = set(filenames)
+        chosen = next((base / n for n in CONFIG_FILE_NAMES if n in names), None)
+        if chosen is None and "pyproject.toml" in names and b"[tool.tenantlint" in (base / "pyproject.toml").read_bytes():
+            chosen = base / "pyproject.toml"
+        if chosen is not None:
+            found.append(chosen)
+    return found
 
 
 def project_root(config: Config, cwd: Path) -> Path | None:

@@ -130,6 +130,8 @@ def check_rule_ids(config: Config, rules: Sequence[RuleInfo]) -> None:
     named = [(f"rules.{rule_id}", rule_id) for rule_id in config.rules]
     for i, exemption in enumerate(config.exemptions):
         named += [(f"exemptions[{i}].rules", rule_id) for rule_id in exemption.get("rules", [])]
+    for pattern, rule_ids in config.per_file_ignores.items():
+        named += [(f"per_file_ignores.{pattern}", rule_id) for rule_id in rule_ids if rule_id != "*"]
     for key, rule_id in named:
         if rule_id not in known:
             raise ConfigError(f"config key '{key}': unknown rule '{rule_id}'{did_you_mean(rule_id, known)}")

@@ -10,19 +10,23 @@ import functools
 import gc
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from tenantlint import __version__
 from tenantlint.gate import filters
 from tenantlint.gate.baseline import load as load_baseline, write as write_baseline_file
 from tenantlint.cache import default_cache_dir
 from tenantlint.config import Config, load_config
-from tenantlint.discover import discover, display_path
+from tenantlint.discover import Discovery, discover, display_path
 from tenantlint.errors import UsageError
 from tenantlint.findings import SEVERITY_ORDER, findings as build_findings
 from tenantlint.gate.gitdiff import changes as changed_lines
+from tenantlint.program.config_check import config_warnings
 from tenantlint.program.link import link
-from tenantlint.project import anchor, console_scripts, context_files, project_root, security_files
+from tenantlint.gate.selection import RuleSelection
+from tenantlint.project import (
+    Project, anchor, console_scripts, context_files, find_projects, project_root, security_files,
+)
 from tenantlint.extract.facts import new_file_facts
 from tenantlint.extract.runner import default_jobs, extract_files
 
@@ -40,6 +44,8 @@ class ScanResult:
     show_suppressed: bool = False  # the text report lists suppressed findings too
     policy_dirs: tuple[str, ...] = ()  # extra policy folders, for the rule list of reports
     cwd: Path | None = None  # the folder finding paths are relative to
+    configs: list[str] = field(default_factory=list)  # the config files used, one per project
+    warnings: list[str] = field(default_factory=list)  # settings that match nothing in the schema
     skipped: list[dict] = field(default_factory=list)  # paths given by name that were not scanned, and why
 
     @property
@@ -68,6 +74,7 @@ class ScanResult:
             "by_severity": by_severity,
             "errors": len(self.errors),
             "files_skipped": len(self.skipped),
+            "configs": list(self.configs),
             "tenant_columns": list(self.config.tenant_columns),
             "tenant_columns_defaulted": self.config.tenant_columns_defaulted,
         }
@@ -83,6 +90,7 @@ class ScanResult:
             "findings": self.findings,
             "errors": self.errors,
             "skipped": self.skipped,
+            "warnings": self.warnings,
             "summary": self.summary,
         }
 
@@ -123,6 +131,9 @@ def scan(
     use_cache: bool | None = None,
     policy_dirs: tuple[str, ...] | list[str] = (),
     opa_url: str | None = None,
+    select: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+    extend_select: Sequence[str] = (),
 ) -> ScanResult:
     """Scan ``paths`` and return findings decided by the policies.
 
@@ -139,20 +150,88 @@ def scan(
     defaults to all CPUs and a cache.
 
     Policy options: ``policy_dirs`` add Rego folders to the config's ``policies``;
-    ``opa_url`` (else config ``opa_url``) evaluates on an OPA server instead of in-process.
+    ``opa_url`` (else config ``opa_url``) evaluates on an OPA server instead of in-process;
+    ``select`` (only these rules), ``ignore`` (not these) and ``extend_select`` (these too,
+    even if the config disables them) pick rules by id, as ruff's flags do.
+
+    Config: ``config`` or ``config_path`` applies to every file; else each file is judged
+    with the nearest config above it, and each config's folder is a project of its own
+    (its whole-program facts are its own).
 
     Raises :class:`tenantlint.errors.TenantlintError` subclasses for config, policy or
     usage errors; a file that cannot be read or parsed is an ``errors`` entry instead.
     """
     cwd = (cwd or Path.cwd()).resolve()
     paths = paths or ["."]
-    if config is None:
-        first = cwd / paths[0]
-        config = load_config(config_path, start=cwd, fallback=first if first.is_dir() else first.parent)
     if baseline and write_baseline:
         raise UsageError("use either --baseline or --write-baseline, not both")
     accepted = load_baseline(baseline) if baseline else None  # fail fast, before the work
     changes = changed_lines(diff, cwd) if diff else None
+    if config is not None or config_path is not None:
+        first = cwd / paths[0]
+        config = config or load_config(config_path, start=cwd, fallback=first if first.is_dir() else first.parent)
+        groups = [Project(config, list(paths))]
+    else:  # each file with the nearest config above it: a monorepo's services keep their own
+        groups = find_projects(paths, cwd)
+    selection = RuleSelection(tuple(select), tuple(ignore), tuple(extend_select))
+    parts = [_analyse(group, cwd, selection, jobs=jobs, cache_dir=cache_dir, use_cache=use_cache,
+                      policy_dirs=policy_dirs, opa_url=opa_url, ignore_suppressions=ignore_suppressions)
+             for group in groups]
+    parts = [p for p in parts if p.files.files or p.files.errors or p.files.skipped] or parts[:1]
+    found = [f for part in parts for f in part.found]
+    errors = [e for part in parts for e in part.errors]
+    baseline_counts = None
+    read = _files_read(parts)
+    if write_baseline:
+        root_paths = {f["path"]: part.to_root(f["path"]) for part in parts for f in part.found}
+        accepted, kept = write_baseline_file(write_baseline, found, lambda path: root_paths.get(path, path),
+                                             keep=lambda path: not read(path))
+    if accepted is not None:
+        found, baseline_counts = filters.apply_baseline(found, accepted, read)
+        if write_baseline:
+            baseline_counts["kept"] = kept
+    if changes is not None:
+        found = filters.apply_diff(found, changes, cwd)
+        errors = filters.apply_diff(errors, changes, cwd)
+    main = parts[0]
+    return ScanResult(
+        findings=sorted(found, key=_finding_order) if len(parts) > 1 else found,
+        errors=sorted(errors, key=lambda e: (e["path"], e.get("line", 0), e["message"])),
+        config=main.config,
+        files_scanned=sum(len(part.files.files) for part in parts),
+        skipped=[s for part in parts for s in part.files.skipped],
+        fail_on=fail_on or main.config.fail_on,
+        document=main.document,
+        baseline=baseline_counts,
+        diff=changes.summary() if changes is not None else None,
+        show_suppressed=show_suppressed,
+        policy_dirs=tuple(policy_dirs),
+        cwd=cwd,
+        configs=[display_path(Path(part.config.source), cwd) for part in parts if part.config.source],
+        warnings=[w for part in parts for w in part.warnings],
+    )
+
+
+@dataclass
+class _Part:
+    """What one project (one config) of a scan found, before the baseline and diff gates."""
+
+    config: Config
+    files: Discovery
+    found: list[dict]
+    errors: list[dict]
+    document: dict
+    to_root: Callable[[str], str]
+    read: set[str]  # the scanned files, relative to the project root
+    base: Path  # the project root (else the current directory)
+    warnings: list[str]  # configured names the schema does not have
+
+
+def _analyse(group: Project, cwd: Path, selection: RuleSelection, *, jobs, cache_dir, use_cache, policy_dirs,
+             opa_url, ignore_suppressions) -> _Part:
+    """Discover, extract, link, evaluate and suppress for one project."""
+    config = selection.apply(group.config)
+    paths = group.paths
     files = discover(paths, config, cwd=cwd)
     root = project_root(config, cwd)
     context = context_files(paths, files.files, config, cwd, root)
@@ -191,6 +270,8 @@ def scan(
     from tenantlint.engine import load_policy_dirs
 
     policy_folders = load_policy_dirs(config, policy_dirs)
+    if selection:
+        selection.check(_rule_ids(policy_folders))
     violations = _evaluate(engine_document, config, policy_folders, opa_url or config.opa_url, cache_dir)
     to_root = anchor(root, cwd)
     errors = filters.drop_paths(errors, context_paths)
@@ -206,32 +287,16 @@ def scan(
         anchor=to_root,
         known_rules=None if opa_url or config.opa_url or not suppressions else _rule_ids(policy_folders),
     )
-    baseline_counts = None
-    read = _files_read(files.files, cwd, root, to_root)
-    kept = 0
-    if write_baseline:
-        accepted, kept = write_baseline_file(write_baseline, found, to_root, keep=lambda path: not read(path))
-    if accepted is not None:
-        found, baseline_counts = filters.apply_baseline(found, accepted, read)
-        if write_baseline:
-            baseline_counts["kept"] = kept
-    if changes is not None:
-        found = filters.apply_diff(found, changes, cwd)
-        errors = filters.apply_diff(errors, changes, cwd)
-    return ScanResult(
-        findings=found,
-        errors=sorted(errors, key=lambda e: (e["path"], e.get("line", 0), e["message"])),
-        config=config,
-        files_scanned=len(files.files),
-        skipped=files.skipped,
-        fail_on=fail_on or config.fail_on,
-        document=document,
-        baseline=baseline_counts,
-        diff=changes.summary() if changes is not None else None,
-        show_suppressed=show_suppressed,
-        policy_dirs=tuple(policy_dirs),
-        cwd=cwd,
-    )
+    found = filters.apply_per_file_ignores(found, config.per_file_ignores, to_root)
+    found = [f for f in found if selection.keeps(f)]
+    read = {to_root(display_path(file, cwd)) for file in files.files}
+    where = f"{display_path(Path(config.source), cwd)}: " if config.source else ""
+    warnings = [where + text for text in config_warnings(document["tables"], config)]
+    return _Part(config, files, found, errors, document, to_root, read, root or cwd, warnings)
+
+
+def _finding_order(finding: dict) -> tuple:
+    return finding["path"], finding["line"], finding.get("column") or 0, finding["rule"]
 
 
 def _rule_ids(policy_folders: list[str]) -> set[str]:
@@ -241,14 +306,14 @@ def _rule_ids(policy_folders: list[str]) -> set[str]:
     return {rule.id for rule in load_rules(policy_folders)}
 
 
-def _files_read(files: list[Path], cwd: Path, root: Path | None, to_root) -> Callable[[str], bool]:
-    """Whether this scan read the file of a baseline entry (a path relative to the project
+def _files_read(parts: list[_Part]) -> Callable[[str], bool]:
+    """Whether this scan read the file of a baseline entry (a path relative to its project
     root). A file that no longer exists counts as read: its findings are gone."""
-    read = {to_root(display_path(file, cwd)) for file in files}
-    base = root or cwd
+    read = set().union(*(part.read for part in parts))
+    bases = {part.base for part in parts}
 
     def was_read(path: str) -> bool:
-        return path in read or not (base / path).is_file()
+        return path in read or not any((base / path).is_file() for base in bases)
 
     return was_read
 

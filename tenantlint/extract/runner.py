@@ -169,15 +169,33 @@ def _extract_parallel(items: list[tuple[str, bytes]], config: Config, jobs: int,
 
 
 def _worker_start(parent: int, max_memory: int) -> None:
-    """A parser worker dies with the scan, and its heap is capped at ``max_memory``: past
-    it, allocation fails, the file gets an "out of memory" error and the worker goes on."""
+    """A parser worker dies with the scan, and its heap may grow by ``max_memory`` at most:
+    past it, allocation fails, the file gets an "out of memory" error and the worker goes
+    on. The cap counts from what the worker inherited (a parent that loaded a library
+    reserving gigabytes of address space, as rego-cpp does, must not starve it)."""
     die_with_parent(parent)
     try:
         import resource
 
-        resource.setrlimit(resource.RLIMIT_DATA, (max_memory, max_memory))
-    except (ImportError, ValueError, OSError):  # not on this platform, or a lower hard limit
+        limit = _data_size() + max_memory
+        soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+    except (ImportError, ValueError, OSError):  # not on this platform, or not allowed
         pass
+
+
+def _data_size() -> int:
+    """This process's data segment in bytes (VmData, what RLIMIT_DATA counts); 0 if unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmData:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def _stop(pool) -> None:

@@ -75,6 +75,21 @@ def apply_suppressions(
     return _sorted(findings + _configured(extra, rule_settings or {}))
 
 
+def apply_per_file_ignores(findings: list[dict], ignores: dict, anchor: Callable[[str], str] = str) -> list[dict]:
+    """Findings the config's ``per_file_ignores`` (glob of a path relative to the project
+    root -> rule ids, ``"*"`` for all) do not drop."""
+    if not ignores:
+        return findings
+    from tenantlint.discover import glob_matches
+
+    def ignored(finding: dict) -> bool:
+        path = anchor(finding["path"])
+        return any(glob_matches(pattern, path) and (finding["rule"] in rules or "*" in rules)
+                   for pattern, rules in ignores.items())
+
+    return [f for f in findings if not ignored(f)]
+
+
 def drop_paths(findings: list[dict], paths: Iterable[str]) -> list[dict]:
     """Findings outside ``paths``: files read only for context (models, schema) report nothing."""
     skip = set(paths)

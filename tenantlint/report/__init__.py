@@ -84,7 +84,9 @@ def summary_line(result: ScanResult) -> str:
     if s["suppressed"]:
         hint = "" if result.show_suppressed else " (--show-suppressed lists them)"
         parts.append(f"{s['suppressed']} suppressed{hint}")
-    text = "; ".join(parts)
+    configs = s.get("configs") or []
+    text = (f"config: {', '.join(configs)}" if configs else "config: none found (defaults)") + "\n"
+    text += "; ".join(parts)
     if "baseline" in s:
         b = s["baseline"]
         text += f"\nbaseline: {b['matched']} matched, {b['new']} new, {b['fixed']} fixed"

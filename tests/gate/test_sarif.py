@@ -109,7 +109,8 @@ def test_github_workflow_commands(project):
         "::warning file=app/q.sql,line=5,col=11,endLine=5,title=tenantlint unused-suppression::"
         "suppression of unscoped-write silences nothing: no unscoped-write finding on line 5",
     ]  # the suppressed finding on line 2 is not annotated
-    assert lines[3].startswith("3 findings (2 error, 1 warning, 0 info); 3 files scanned; 1 suppressed")
+    assert lines[3] == "config: tenantlint.yaml"
+    assert lines[4].startswith("3 findings (2 error, 1 warning, 0 info); 3 files scanned; 1 suppressed")
 
 
 def test_github_escaping():

@@ -372,10 +372,10 @@ def _dump(size: int) -> str:
 
 
 def test_a_dump_is_analysed_within_max_memory_and_its_last_statement_is_located(tmp_path):
-    """Analysed piece by piece, a 1.2 MB dump fits a 120 MB worker (whole, its statements'
-    trees took 200 MB more); the statement after 15,000 rows keeps its line."""
+    """Analysed piece by piece, a 1.2 MB dump fits in 80 MB more than its worker started with
+    (whole, its statements' trees did not); the statement after 15,000 rows keeps its line."""
     tree = _tree(tmp_path)
-    (tree / "tenantlint.yaml").write_text("tenant_columns: [practice_id]\nmax_memory: 120000000\n"
+    (tree / "tenantlint.yaml").write_text("tenant_columns: [practice_id]\nmax_memory: 80000000\n"
                                           "exclude: ['tests/**']\n")
     (tree / "dump.sql").write_text(_dump(1_200_000))
     lines = (tree / "dump.sql").read_text().count("\n")
@@ -386,9 +386,27 @@ def test_a_dump_is_analysed_within_max_memory_and_its_last_statement_is_located(
 
 def test_a_file_over_max_memory_is_an_error_and_the_scan_goes_on(tmp_path):
     tree = _tree(tmp_path)
-    (tree / "tenantlint.yaml").write_text("tenant_columns: [practice_id]\nmax_memory: 60000000\n")
+    (tree / "tenantlint.yaml").write_text("tenant_columns: [practice_id]\nmax_memory: 10000000\n")
     (tree / "dump.sql").write_text(_dump(1_200_000))
     found, report = _findings(_scan(tree, ".", "--format", "json"))
     assert found == [("missing-tenant-filter", "leak.sql", 1)]
     assert report["errors"] == [{"path": "dump.sql", "line": 0, "kind": "limit",
                                  "message": "out of memory while analysing"}]
+
+
+def test_workers_forked_from_a_process_holding_a_huge_reservation_still_parse(tmp_path):
+    """rego-cpp reserves hundreds of GB of address space when loaded: a library user who
+    imported it must not get workers starved by a memory cap counted from zero."""
+    tree = _tree(tmp_path)
+    code = (
+        "import regopy, sys\n"
+        "from pathlib import Path\n"
+        "import tenantlint.extract.runner as runner\n"
+        "from tenantlint.scan import scan\n"
+        "runner.MIN_PARALLEL_BYTES = 0\n"
+        f"result = scan(['.'], cwd=Path({str(tree)!r}), jobs=2)\n"
+        "print([(f['rule'], f['path']) for f in result.findings], result.errors)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[('missing-tenant-filter', 'leak.sql')] []"
