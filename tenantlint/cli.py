@@ -55,7 +55,7 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="tenantlint", message="%(prog)s %(version)s")
+@click.version_option(__version__, "-V", "--version", prog_name="tenantlint", message="%(prog)s %(version)s")
 def cli() -> None:
     """Find code through which one tenant's data can reach another tenant."""
 
@@ -85,8 +85,14 @@ def cli() -> None:
 @click.option("--ignore", "ignore", metavar="RULE,...", help="Do not evaluate these rules.")
 @click.option("--extend-select", "extend_select", metavar="RULE,...",
               help="Also these rules, even where the config disables them.")
+@click.option("--quiet", "-q", is_flag=True, help="Text: only the finding and error lines.")
+@click.option("--statistics", is_flag=True, help="Text: counts by rule instead of the findings.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings fail the run (errors still exit 2).")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Colour severities (auto: on a terminal, unless NO_COLOR is set).")
 def scan(paths, config_path, fmt, output, fail_on, jobs, cache_dir, no_cache, baseline, write_baseline, diff_ref,
-         show_suppressed, ignore_suppressions, policy_dirs, opa_url, strict, select, ignore, extend_select):
+         show_suppressed, ignore_suppressions, policy_dirs, opa_url, strict, select, ignore, extend_select,
+         quiet, statistics, exit_zero, color):
     """Scan PATHS (default: .) and report findings. Exit 0 clean, 1 findings, 2 errors."""
     from tenantlint.report import render
     from tenantlint.scan import scan as run_scan
@@ -108,18 +114,27 @@ def scan(paths, config_path, fmt, output, fail_on, jobs, cache_dir, no_cache, ba
         kept = result.baseline.get("kept", 0)
         click.echo(f"tenantlint: wrote {result.baseline['matched']} findings to baseline {write_baseline}"
                    + (f" (kept {kept} accepted entries of files this scan did not read)" if kept else ""), err=True)
-    text = render(result, fmt)
+    colored = _use_color(color, output)
+    text = render(result, fmt, quiet=quiet, statistics=statistics, color=colored)
     if output:
         with open(output, "w", encoding="utf-8") as fh:
             fh.write(text)
     else:
-        click.echo(text, nl=False)
+        click.echo(text, nl=False, color=colored)  # click strips ANSI codes off a pipe unless told
     if strict and result.errors:  # a CI gate must not pass on what it did not read
         files = len({e["path"] for e in result.errors})
         click.echo(f"tenantlint: error: --strict: {len(result.errors)} error(s) in {files} file(s) "
                    "that could not be fully analysed (listed under errors)", err=True)
         return EXIT_ERROR
-    return EXIT_FINDINGS if result.failed else EXIT_OK
+    return EXIT_FINDINGS if result.failed and not exit_zero else EXIT_OK
+
+
+def _use_color(choice: str, output: str | None) -> bool:
+    import os
+
+    if choice != "auto":
+        return choice == "always"
+    return not output and "NO_COLOR" not in os.environ and sys.stdout.isatty()
 
 
 def _rule_list(value: str | None) -> tuple[str, ...]:

@@ -100,6 +100,7 @@ class Config:
     rules: dict = field(default_factory=dict, hash=False, compare=False)
     exemptions: tuple = ()
     per_file_ignores: dict = field(default_factory=dict, hash=False, compare=False)  # glob -> [rule ids]
+    dialects: dict = field(default_factory=dict, hash=False, compare=False)  # glob -> SQL dialect of those files
     opa_url: str | None = None
     max_file_size: int = 5_000_000
     max_memory: int = 4_000_000_000  # bytes a parser worker's heap may grow by
@@ -121,6 +122,7 @@ class Config:
         """Hash of the settings that change per-file facts (for the facts cache)."""
         relevant = {
             "dialect": self.dialect,
+            "dialects": self.dialects,
             "tenant_columns": self.tenant_columns,
             "principal_columns": self.principal_columns,
             "scoping_functions": self.scoping_functions,
@@ -135,6 +137,13 @@ class Config:
 
     def is_tenant_column(self, name: str) -> bool:
         return name.lower() in {c.lower() for c in self.tenant_columns}
+
+    def dialect_for(self, path: str) -> str:
+        """The SQL dialect of a file (``path`` relative to the config's folder): the first
+        ``dialects`` glob it matches, else ``dialect``."""
+        from tenantlint.discover import glob_matches
+
+        return next((d for pattern, d in self.dialects.items() if glob_matches(pattern, path)), self.dialect)
 
     def with_overrides(self, **changes: Any) -> "Config":
         return replace(self, **changes)
@@ -228,6 +237,10 @@ def _validate_value(key: str, value: Any, where: str) -> Any:
         return _validate_exemptions(value, where)
     if key == "per_file_ignores":
         return _validate_per_file_ignores(value, where)
+    if key == "dialects":
+        if not isinstance(value, dict):
+            raise ConfigError(f"config key 'dialects'{where} must map path globs to sqlglot dialect names")
+        return {str(pattern): _validate_dialect(d, f"{where} (for {pattern})") for pattern, d in value.items()}
     raise ConfigError(f"config key '{key}'{where} is not supported")  # pragma: no cover
 
 

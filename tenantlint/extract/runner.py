@@ -109,14 +109,35 @@ def extract_files(
         pending.append((len(slots), rel, data, sha))
         slots.append(None)
     stats.extracted += len(pending)
-    for (slot, rel, _, sha), facts in zip(pending, _extract_all(pending, config, jobs, stats, loaded), strict=True):
-        slots[slot] = facts
-        if cache is not None:
-            cache.put(rel, sha, facts)
+    for dialect, group in _by_dialect(pending, files, cwd, config).items():
+        group_config = config if dialect == config.dialect else config.with_overrides(dialect=dialect)
+        for (slot, rel, _, sha), facts in zip(group, _extract_all(group, group_config, jobs, stats, loaded),
+                                              strict=True):
+            slots[slot] = facts
+            if cache is not None:
+                cache.put(rel, sha, facts)
     all_facts = [facts for facts in slots if facts is not None]
     for facts in all_facts:
         errors.extend(facts.get("errors", []))
     return all_facts, errors
+
+
+def _by_dialect(pending: list, files: list[Path], cwd: Path, config: Config) -> dict[str, list]:
+    """The files to parse grouped by SQL dialect (config ``dialects``: a project that talks to
+    PostgreSQL and SQLite); one group, the config's dialect, when it sets none."""
+    if not config.dialects:
+        return {config.dialect: pending} if pending else {}
+    root = Path(config.root) if config.root else cwd
+    where = {display_path(file, cwd): file for file in files}
+    groups: dict[str, list] = {}
+    for item in pending:
+        file = where.get(item[1])
+        try:
+            rel = file.resolve().relative_to(root.resolve()).as_posix() if file else item[1]
+        except ValueError:
+            rel = item[1]
+        groups.setdefault(config.dialect_for(rel), []).append(item)
+    return groups
 
 
 def _extract_all(pending: list, config: Config, jobs: int, stats: RunStats, loaded: int) -> list[dict]:

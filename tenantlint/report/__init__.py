@@ -12,11 +12,17 @@ from tenantlint.report.terminal import printable, source_lines
 from tenantlint.scan import ScanResult
 
 
-def render(result: ScanResult, fmt: str) -> str:
+def render(result: ScanResult, fmt: str, *, quiet: bool = False, statistics: bool = False,
+           color: bool = False) -> str:
+    """The report of ``result`` in ``fmt``. For text: ``quiet`` keeps only the finding and
+    error lines, ``statistics`` prints counts by rule instead of findings, ``color`` marks
+    severities with ANSI colours (a terminal)."""
     if fmt == "json":
         return json.dumps(result.to_json(), indent=2, sort_keys=True) + "\n"
+    if fmt == "text" and statistics:
+        return _statistics(result, color)
     if fmt == "text":
-        return _text(result)
+        return _text(result, quiet, color)
     if fmt == "sarif":
         from tenantlint.report.sarif import sarif
 
@@ -28,7 +34,26 @@ def render(result: ScanResult, fmt: str) -> str:
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def _text(result: ScanResult) -> str:
+_COLORS = {"error": "\x1b[1;31m", "warning": "\x1b[1;33m", "info": "\x1b[36m"}
+_RESET = "\x1b[0m"
+
+
+def _severity(word: str, color: bool) -> str:
+    return f"{_COLORS.get(word, '')}{word}{_RESET}" if color and word in _COLORS else word
+
+
+def _statistics(result: ScanResult, color: bool) -> str:
+    """``  12  error    missing-tenant-filter``: counts by rule and severity, largest first."""
+    counts: dict[tuple[str, str], int] = {}
+    for finding in result.active:
+        key = (finding["rule"], finding["severity"])
+        counts[key] = counts.get(key, 0) + 1
+    rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    lines = [f"{n:5d}  {_severity(severity, color)}{' ' * (8 - len(severity))}{rule}" for (rule, severity), n in rows]
+    return "\n".join([*lines, summary_line(result)]) + "\n"
+
+
+def _text(result: ScanResult, quiet: bool = False, color: bool = False) -> str:
     lines: list[str] = []
     sources = _SourceLines()
     for finding in result.findings:
@@ -37,11 +62,13 @@ def _text(result: ScanResult) -> str:
             continue
         context = finding.get("context")
         tag = f" [{context}]" if context and context not in ("request", "alone") else ""
-        lines.append(
+        lines.append(printable(
             f"{finding['path']}:{finding['line']}:{finding['column']}: "
-            f"{'suppressed ' if suppression is not None else ''}{finding['severity']} {finding['rule']}{tag} "
-            f"{finding['message']}"
+            f"{'suppressed ' if suppression is not None else ''}") + _severity(finding["severity"], color)
+            + printable(f" {finding['rule']}{tag} {finding['message']}")
         )
+        if quiet:
+            continue
         if suppression is not None:
             lines.append(f"    suppressed on line {suppression['line']}: {suppression['reason']}")
         code = sources.line(finding["path"], finding["line"])
@@ -49,16 +76,20 @@ def _text(result: ScanResult) -> str:
             lines.append(f"    {printable(code.rstrip())}")
             lines.append("    " + " " * _caret_offset(code, finding["column"]) + "^")
         for steps in finding.get("paths") or ():
-            lines.append("    path: " + " → ".join(f"{s['function']} ({s['path']}:{s['line']})" for s in steps))
+            lines.append(printable("    path: " + " → ".join(f"{s['function']} ({s['path']}:{s['line']})"
+                                                          for s in steps)))
         route = finding.get("route")
         if route and not finding.get("paths"):
-            lines.append(f"    reached from {route_text(route)}")
+            lines.append(printable(f"    reached from {route_text(route)}"))
     for err in result.errors:
         where = f"{err['path']}:{err['line']}" if err.get("line") else err["path"]
-        lines.append(f"{where}: not analysed: {err['message']}")
-    lines = [printable(line) for line in lines]  # messages carry names from the scanned code
-    lines.append(summary_line(result))
-    return "\n".join(lines) + "\n"
+        lines.append(printable(f"{where}: not analysed: {err['message']}"))  # names from the scanned tree
+    if not quiet:
+        if result.active:
+            lines.append("explain a rule: tenantlint explain RULE; accept one finding with a reason: "
+                         "# tenantlint: ignore[RULE] why")
+        lines.append(summary_line(result))
+    return "\n".join(lines) + "\n" if lines else ""
 
 
 def route_text(route: dict) -> str:
