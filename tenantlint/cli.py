@@ -63,8 +63,9 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--config", "config_path", type=click.Path(), help="Config file (default: nearest tenantlint.yaml).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]), default="text",
-              show_default=True, help="github: workflow commands that annotate a pull request.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github", "html"]), default="text",
+              show_default=True, help="github: workflow commands that annotate a pull request; html: one "
+                                      "self-contained page for reviewers (use with -o).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report to FILE.")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "never"]), help="Lowest severity that fails.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes that parse files (default: one per CPU).")

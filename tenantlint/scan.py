@@ -39,6 +39,7 @@ class ScanResult:
     files_scanned: int
     fail_on: str
     document: dict = field(repr=False, default_factory=dict)
+    documents: list[dict] = field(repr=False, default_factory=list)  # one per project (document: the first)
     baseline: dict | None = None  # {"matched", "new", "fixed"} with --baseline / --write-baseline
     diff: dict | None = None  # {"ref", "merge_base", "files"} with --diff
     show_suppressed: bool = False  # the text report lists suppressed findings too
@@ -202,6 +203,7 @@ def scan(
         skipped=[s for part in parts for s in part.files.skipped],
         fail_on=fail_on or main.config.fail_on,
         document=main.document,
+        documents=[part.document for part in parts],
         baseline=baseline_counts,
         diff=changes.summary() if changes is not None else None,
         show_suppressed=show_suppressed,

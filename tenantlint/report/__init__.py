@@ -23,6 +23,14 @@ def render(result: ScanResult, fmt: str, *, quiet: bool = False, statistics: boo
         return _statistics(result, color)
     if fmt == "text":
         return _text(result, quiet, color)
+    if fmt == "html":
+        from tenantlint.engine.modules import load_policy_dirs
+        from tenantlint.report.html import html_report
+        from tenantlint.rules import load_rules
+
+        rules = load_rules(load_policy_dirs(result.config, result.policy_dirs))
+        explanations = {rule.id: rule.description for rule in rules}
+        return html_report(result, explanations, SourceLines())
     if fmt == "sarif":
         from tenantlint.report.sarif import sarif
 
@@ -55,7 +63,7 @@ def _statistics(result: ScanResult, color: bool) -> str:
 
 def _text(result: ScanResult, quiet: bool = False, color: bool = False) -> str:
     lines: list[str] = []
-    sources = _SourceLines()
+    sources = SourceLines()
     for finding in result.findings:
         suppression = finding.get("suppression") if finding.get("suppressed") else None
         if suppression is not None and not result.show_suppressed:
@@ -136,7 +144,7 @@ def _caret_offset(code: str, column: int) -> int:
     return len(prefix.expandtabs(4)) if "\t" in prefix else len(prefix)
 
 
-class _SourceLines:
+class SourceLines:
     """Reads a file's lines once, only for files that have findings."""
 
     def __init__(self):
