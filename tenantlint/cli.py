@@ -156,6 +156,38 @@ def _check_writable(path: str, option: str) -> None:
         raise UsageError(f"{option} {path}: not writable")
 
 
+@cli.command()
+@click.argument("path", default=".", type=click.Path(exists=True, file_okay=False))
+@click.option("--pyproject", is_flag=True, help="Write [tool.tenantlint] into PATH/pyproject.toml instead.")
+@click.option("--force", is_flag=True, help="Overwrite an existing tenantlint.yaml.")
+def init(path, pyproject, force):
+    """Propose a config from PATH's schema (DDL, Django and SQLAlchemy models) and write it."""
+    from pathlib import Path
+
+    from tenantlint.config import Config
+    from tenantlint.errors import UsageError
+    from tenantlint.infer import infer, render_toml, render_yaml
+    from tenantlint.scan import scan as run_scan
+
+    folder = Path(path)
+    target = folder / ("pyproject.toml" if pyproject else "tenantlint.yaml")
+    if pyproject and target.is_file() and "[tool.tenantlint]" in target.read_text(encoding="utf-8"):
+        raise UsageError(f"{target} already has a [tool.tenantlint] table: edit it, or remove it and run init again")
+    if not pyproject and target.exists() and not force:
+        raise UsageError(f"{target} exists: run with --force to replace it")
+    result = run_scan(["."], cwd=folder.resolve(), config=Config(tenant_columns=(), tenant_columns_defaulted=False))
+    proposal = infer(result.document["tables"])
+    for reason in proposal.reasons:
+        click.echo(f"  {reason}")
+    if pyproject:
+        existing = target.read_text(encoding="utf-8") if target.is_file() else ""
+        target.write_text(existing + render_toml(proposal), encoding="utf-8")
+    else:
+        target.write_text(render_yaml(proposal), encoding="utf-8")
+    click.echo(f"tenantlint: wrote {target}; check it, then run tenantlint scan {path}")
+    return EXIT_OK
+
+
 _policy_option = click.option("--policy", "policy_dirs", multiple=True, type=click.Path(file_okay=False),
                               help="Extra policy folder (repeatable), added to config 'policies'.")
 _config_option = click.option("--config", "config_path", type=click.Path(),

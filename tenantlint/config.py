@@ -117,6 +117,7 @@ class Config:
     source: str | None = field(default=None, compare=False)
     root: str | None = field(default=None, compare=False)
     tenant_columns_defaulted: bool = True
+    inferred: tuple[str, ...] = field(default=(), compare=False)  # no config file: what the schema told (reasons)
 
     def extraction_key(self) -> str:
         """Hash of the settings that change per-file facts (for the facts cache)."""
@@ -168,7 +169,7 @@ _STRING_LIST_KEYS = {
     "entry_points",
     "non_propagating_join_keys",
 }
-_USER_KEYS = {f.name for f in fields(Config)} - {"source", "root", "tenant_columns_defaulted"}
+_USER_KEYS = {f.name for f in fields(Config)} - {"source", "root", "tenant_columns_defaulted", "inferred"}
 _RULE_OPTION_KEYS = {"severity", "enabled", "options"}
 _EXEMPTION_KEYS = {"rules", "paths", "functions", "tables", "reason"}
 

@@ -21,6 +21,7 @@ from tenantlint.discover import Discovery, discover, display_path
 from tenantlint.errors import UsageError
 from tenantlint.findings import SEVERITY_ORDER, findings as build_findings
 from tenantlint.gate.gitdiff import changes as changed_lines
+from tenantlint.infer import inferred_config
 from tenantlint.program.config_check import config_warnings
 from tenantlint.program.link import link
 from tenantlint.gate.selection import RuleSelection
@@ -78,6 +79,7 @@ class ScanResult:
             "configs": list(self.configs),
             "tenant_columns": list(self.config.tenant_columns),
             "tenant_columns_defaulted": self.config.tenant_columns_defaulted,
+            "tenant_columns_inferred": list(self.config.inferred),
         }
         if self.baseline is not None:
             summary["baseline"] = dict(self.baseline)
@@ -194,7 +196,7 @@ def scan(
     if changes is not None:
         found = filters.apply_diff(found, changes, cwd)
         errors = filters.apply_diff(errors, changes, cwd)
-    main = parts[0]
+    main = parts[0]  # its config speaks for the summary
     return ScanResult(
         findings=sorted(found, key=_finding_order) if len(parts) > 1 else found,
         errors=sorted(errors, key=lambda e: (e["path"], e.get("line", 0), e["message"])),
@@ -247,6 +249,13 @@ def _analyse(group: Project, cwd: Path, selection: RuleSelection, *, jobs, cache
     digests: dict[str, str] = {}
     all_facts, extract_errors = extract_files(files.files + context + security, cwd, config,
                                               jobs=jobs or default_jobs(), cache_dir=cache_dir, digests=digests)
+    if config.source is None and config.tenant_columns_defaulted:  # no config: ask the schema
+        inferred = inferred_config(link(all_facts, config)["tables"], config)
+        if inferred is not None:
+            config = inferred  # the facts depend on the tenant columns: extract again (cached by config)
+            all_facts, extract_errors = extract_files(files.files + context + security, cwd, config,
+                                                      jobs=jobs or default_jobs(), cache_dir=cache_dir,
+                                                      digests=digests)
     # An excluded migration lends only its row-level security statements (and suppressions).
     all_facts = [{**new_file_facts(f["path"], f["language"]), "rls": f.get("rls", []),
                   "suppressions": f.get("suppressions", [])} if f["path"] in security_paths else f

@@ -124,7 +124,9 @@ def summary_line(result: ScanResult) -> str:
         hint = "" if result.show_suppressed else " (--show-suppressed lists them)"
         parts.append(f"{s['suppressed']} suppressed{hint}")
     configs = s.get("configs") or []
-    text = (f"config: {', '.join(configs)}" if configs else "config: none found (defaults)") + "\n"
+    if not configs:
+        configs = ["none found (inferred from the schema)" if s.get("tenant_columns_inferred") else "none found (defaults)"]
+    text = f"config: {', '.join(configs)}\n"
     text += "; ".join(parts)
     if "baseline" in s:
         b = s["baseline"]
@@ -134,6 +136,8 @@ def summary_line(result: ScanResult) -> str:
     if "diff" in s:
         d = s["diff"]
         text += f"\ndiff: findings on lines changed since {d['merge_base'][:12]} (merge base with {d['ref']})"
+    if s.get("tenant_columns_inferred"):
+        text += ("\ninferred (write it down with tenantlint init): " + "; ".join(s["tenant_columns_inferred"]))
     if s["tenant_columns_defaulted"]:
         text += f"\ntenant columns (default, set tenant_columns in tenantlint.yaml): {', '.join(s['tenant_columns'])}"
     return text
