@@ -244,6 +244,9 @@ def policy_test(dirs):
     from tenantlint.policy_test import format_results, run_policy_tests
 
     results = run_policy_tests(list(dirs))
+    if not results:  # exit 1 as before, but say why: a folder of policies with no tests
+        click.echo(f"tenantlint: no policy tests found in {', '.join(dirs) or 'the built-in policies'} "
+                   "(*_test.rego files, or *_test.yaml beside a rule)", err=True)
     click.echo(format_results(results), nl=False)
     return EXIT_OK if results and all(r.passed for r in results) else EXIT_FINDINGS
 

@@ -135,3 +135,11 @@ def test_matching_is_order_free_and_exact_in_count():
     assert match_violations([{"line": 2}, {"line": 1, "message_contains": "on"}], actual) == ([], [])
     assert match_violations([{"line": 2}], actual) == ([], [actual[0]])
     assert match_violations([{"line": 2}, {"line": 2}], actual) == ([{"line": 2}], [actual[0]])
+
+
+def test_a_folder_with_no_tests_says_so(tmp_path):
+    (tmp_path / "rules").mkdir()
+    proc = run_cli("policy", "test", str(tmp_path / "rules"), cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == (f"tenantlint: no policy tests found in {tmp_path / 'rules'} "
+                                   "(*_test.rego files, or *_test.yaml beside a rule)")
