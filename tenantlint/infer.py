@@ -31,6 +31,9 @@ TENANT_WORDS = ("tenant", "org", "organization", "account", "workspace", "team",
 SENSITIVE = re.compile(r"(^|_)(notes?|diagnos\w*|ssn|social_security\w*|token|secret|password|passwd|iban|"
                        r"card_number|cvv|hiv\w*|medical\w*|health\w*|dob|date_of_birth|birth_date|salary|"
                        r"api_key|private_key|tax_id|passport\w*)($|_)", re.I)
+# A column about a secret, not the secret: needs_password_change, api_token_ttl_days, token_expires_at.
+_ABOUT_IT = re.compile(r"^(is|has|needs|can|use|uses|allow)_|_(at|on|ttl\w*|days|count|enabled|expires\w*|length|"
+                       r"changed|type|hint|required)$", re.I)
 TEXT_COLUMNS = ("body", "text", "content", "details", "description", "value", "summary")
 USER_TABLES = ("users", "user", "auth_user", "accounts_user", "staff", "members", "people")
 
@@ -55,9 +58,13 @@ def infer(tables: dict) -> Proposal:
         proposal.tenant_columns = [column]
         target = f" referencing {root}" if root else ""
         proposal.reasons.append(f"tenant column {column}: {carriers} of {len(tables)} tables carry it{target}")
+        for parent_column, parent, owner, count in _parents(tables, root):
+            proposal.tenant_columns.append(parent_column)
+            proposal.reasons.append(f"tenant column {parent_column}: {owner} belongs to {parent} through it, and "
+                                    f"{count} tables carry it")
     else:
         proposal.reasons.append("no column is shared by enough tables to be the tenant: set tenant_columns by hand")
-    owned = _tenant_owned(tables, column) if column else set()
+    owned = set().union(*(_tenant_owned(tables, c) for c in proposal.tenant_columns)) if column else set()
     proposal.global_tables = sorted(n for n in tables if n not in owned)
     if proposal.global_tables and column:
         proposal.reasons.append(f"global tables: {', '.join(proposal.global_tables)} (no {column} and no foreign "
@@ -75,7 +82,7 @@ def infer(tables: dict) -> Proposal:
 
 def _sensitive(table: str, column: str) -> bool:
     """A column named for what it holds (``ssn``), or the text of a table named so (``notes.body``)."""
-    if column.endswith("_id") or column == "id":  # a key, not the data
+    if column.endswith("_id") or column == "id" or _ABOUT_IT.search(column):  # a key, a flag, a setting
         return False
     return bool(SENSITIVE.search(column)) or (column in TEXT_COLUMNS and bool(SENSITIVE.search(table)))
 
@@ -101,11 +108,31 @@ def _tenant_column(tables: dict) -> tuple[str | None, str | None, int]:
     candidates = sorted((c for c in counts if counts[c] >= needed and not c.startswith(("created_by", "updated_by"))),
                         key=score, reverse=True)
     rooted = [c for c in candidates if c != "user_id" and (c in roots or any(w in c for w in TENANT_WORDS))]
-    chosen = rooted[0] if rooted else ("user_id" if "user_id" in candidates else None)
+    # No tenant root: the owning user, if a tenth of the tables name their owner.
+    owners = [c for c in ("user_id", "owner_id") if counts[c] >= max(2, len(tables) // 10)]
+    chosen = rooted[0] if rooted else (max(owners, key=lambda c: counts[c]) if owners else None)
     if chosen is None:
         return None, None, 0
     root = roots[chosen].most_common(1)[0][0] if chosen in roots else None
     return chosen, root, counts[chosen]
+
+
+def _parents(tables: dict, root: str | None):
+    """Tenants above the tenant: ``base_event.organizer_id -> base_organizer`` when many tables
+    carry ``organizer_id`` too (an organizer's teams and customers are its tenant data)."""
+    seen = set()
+    while root and root in tables and root not in seen:
+        seen.add(root)
+        step = None
+        for column, target in sorted((tables[root].get("foreign_keys") or {}).items()):
+            count = sum(column in (t.get("columns") or ()) for n, t in tables.items() if n != root)
+            if count >= max(2, len(tables) // 10) and column != "user_id":
+                step = column, target.split(".")[0], root, count
+                break
+        if step is None:
+            return
+        yield step
+        root = step[1]
 
 
 def _tenant_owned(tables: dict, column: str) -> set[str]:

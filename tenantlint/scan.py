@@ -48,6 +48,7 @@ class ScanResult:
     cwd: Path | None = None  # the folder finding paths are relative to
     configs: list[str] = field(default_factory=list)  # the config files used, one per project
     warnings: list[str] = field(default_factory=list)  # settings that match nothing in the schema
+    exempted: int = 0  # findings the config's exemptions dropped
     skipped: list[dict] = field(default_factory=list)  # paths given by name that were not scanned, and why
 
     @property
@@ -76,6 +77,7 @@ class ScanResult:
             "by_severity": by_severity,
             "errors": len(self.errors),
             "files_skipped": len(self.skipped),
+            "exempted": self.exempted,
             "configs": list(self.configs),
             "tenant_columns": list(self.config.tenant_columns),
             "tenant_columns_defaulted": self.config.tenant_columns_defaulted,
@@ -213,6 +215,7 @@ def scan(
         cwd=cwd,
         configs=[display_path(Path(part.config.source), cwd) for part in parts if part.config.source],
         warnings=[w for part in parts for w in part.warnings],
+        exempted=sum(part.exempted for part in parts),
     )
 
 
@@ -229,6 +232,7 @@ class _Part:
     read: set[str]  # the scanned files, relative to the project root
     base: Path  # the project root (else the current directory)
     warnings: list[str]  # configured names the schema does not have
+    exempted: int  # violations the config's exemptions dropped
 
 
 def _analyse(group: Project, cwd: Path, selection: RuleSelection, *, jobs, cache_dir, use_cache, policy_dirs,
@@ -284,6 +288,8 @@ def _analyse(group: Project, cwd: Path, selection: RuleSelection, *, jobs, cache
     if selection:
         selection.check(_rule_ids(policy_folders))
     violations = _evaluate(engine_document, config, policy_folders, opa_url or config.opa_url, cache_dir)
+    exempted = sum(1 for v in violations if v.get("exempted"))  # dropped, but counted: never silent
+    violations = [v for v in violations if not v.get("exempted")]
     to_root = anchor(root, cwd)
     errors = filters.drop_paths(errors, context_paths)
     found = filters.drop_paths(build_findings(violations, document, anchor=to_root), context_paths)
@@ -303,7 +309,7 @@ def _analyse(group: Project, cwd: Path, selection: RuleSelection, *, jobs, cache
     read = {to_root(display_path(file, cwd)) for file in files.files}
     where = f"{display_path(Path(config.source), cwd)}: " if config.source else ""
     warnings = [where + text for text in config_warnings(document["tables"], config)]
-    return _Part(config, files, found, errors, document, to_root, read, root or cwd, warnings)
+    return _Part(config, files, found, errors, document, to_root, read, root or cwd, warnings, exempted)
 
 
 def _finding_order(finding: dict) -> tuple:

@@ -69,7 +69,6 @@ tenant_column_hint(ref) := concat("", [" on ", ref.tenant_column]) if {
 # line are required of the location: a fact without the others still yields a finding.
 violation(rule, query, ref, message) := v if {
 	enabled(rule)
-	not exempt(rule, query.path, object.get(query, "function", null), object.get(ref, "table", null))
 	base := {
 		"rule": rule,
 		"severity": severity(rule),
@@ -81,7 +80,8 @@ violation(rule, query, ref, message) := v if {
 		"end_column": object.get(query, "end_column", null),
 		"query": object.get(query, "index", null),
 	}
-	v := object.union(base, table_field(object.get(ref, "table", null)))
+	exempted := exemption(rule, query.path, object.get(query, "function", null), object.get(ref, "table", null))
+	v := object.union(object.union(base, table_field(object.get(ref, "table", null))), exempted)
 }
 
 # The places where a query's finding is reported. The host walks the call graph from
@@ -130,7 +130,6 @@ context_level(rule, context) := severity(rule) if {
 site_violation(rule, query, ref, site, message) := v if {
 	level := context_level(rule, site.context)
 	level != "off"
-	not exempt(rule, site.path, object.get(site, "function", null), object.get(ref, "table", null))
 	base := violation(rule, query, ref, concat("", [message, site_note(site)]))
 	located := object.union(base, {
 		"severity": level,
@@ -141,7 +140,8 @@ site_violation(rule, query, ref, site, message) := v if {
 		"end_column": object.get(site, "end_column", null),
 		"context": site.context,
 	})
-	v := object.union(located, site_path(site))
+	exempted := exemption(rule, site.path, object.get(site, "function", null), object.get(ref, "table", null))
+	v := object.union(object.union(located, site_path(site)), exempted)
 }
 
 # Where the path came from, for a site that is a call into the data layer.
@@ -169,8 +169,7 @@ site_note(site) := concat("", [" (", site.note, ")"]) if {
 # A violation located at an HTTP route.
 route_violation(rule, route, message) := v if {
 	enabled(rule)
-	not exempt(rule, route.file, object.get(route, "handler", null), null)
-	v := {
+	base := {
 		"rule": rule,
 		"severity": severity(rule),
 		"message": message,
@@ -180,6 +179,7 @@ route_violation(rule, route, message) := v if {
 		"end_line": route.line,
 		"end_column": null,
 	}
+	v := object.union(base, exemption(rule, route.file, object.get(route, "handler", null), null))
 }
 
 # A violation located at a declared field (column).
@@ -189,7 +189,6 @@ field_violation(rule, field, message) := located_violation(rule, field, message)
 # declaration, a row-level security statement ({path, line, column?, table?, function?}).
 located_violation(rule, place, message) := v if {
 	enabled(rule)
-	not exempt(rule, place.path, object.get(place, "function", null), object.get(place, "table", null))
 	base := {
 		"rule": rule,
 		"severity": severity(rule),
@@ -200,10 +199,24 @@ located_violation(rule, place, message) := v if {
 		"end_line": place.line,
 		"end_column": null,
 	}
-	v := object.union(base, table_field(object.get(place, "table", null)))
+	exempted := exemption(rule, place.path, object.get(place, "function", null), object.get(place, "table", null))
+	v := object.union(object.union(base, table_field(object.get(place, "table", null))), exempted)
 }
 
 table_field(table) := {"table": table} if is_string(table) else := {}
+
+# {"exempted": reason} when an exemption applies, else {}: the host drops exempted
+# violations and counts them (summary.exempted), so an exemption is never silent.
+exemption(rule, path, function, table) := {"exempted": reasons[0]} if {
+	reasons := [object.get(e, "reason", "exempt") |
+		some e in object.get(config, "exemptions", [])
+		lists_rule(e, rule)
+		paths_match(e, path)
+		functions_match(e, function)
+		tables_match(e, table)
+	]
+	count(reasons) > 0
+} else := {}
 
 # An exemption applies when it lists the rule (or no rules) and every criterion it
 # gives (paths, functions, tables) matches; within one criterion any entry may match.

@@ -120,6 +120,8 @@ def summary_line(result: ScanResult) -> str:
         parts.append(f"{s['files_not_analysed']} not analysed")
     if s["errors"]:
         parts.append(f"{s['errors']} error{'s' if s['errors'] != 1 else ''} reading input")
+    if s.get("exempted"):
+        parts.append(f"{s['exempted']} exempted by the config")
     if s["suppressed"]:
         hint = "" if result.show_suppressed else " (--show-suppressed lists them)"
         parts.append(f"{s['suppressed']} suppressed{hint}")

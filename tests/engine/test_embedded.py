@@ -49,9 +49,10 @@ def test_config_relevels_disables_and_exempts():
         "rules": {"unscoped-write": {"severity": "warning"}, "unencrypted-sensitive-field": {"enabled": False}},
         "exemptions": [{"rules": ["unprotected-export-endpoint"], "functions": ["views.*"], "reason": "public"}],
     })
-    assert [(v["rule"], v["severity"], v["line"]) for v in evaluate(MIXED, config)] == [
-        ("missing-tenant-filter", "error", 2),
-        ("unscoped-write", "warning", 9),
+    assert [(v["rule"], v["severity"], v["line"], v.get("exempted")) for v in evaluate(MIXED, config)] == [
+        ("missing-tenant-filter", "error", 2, None),
+        ("unscoped-write", "warning", 9, None),
+        ("unprotected-export-endpoint", "error", 5, "public"),  # marked; the host drops and counts it
     ]
 
 

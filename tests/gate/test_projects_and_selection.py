@@ -113,3 +113,13 @@ def test_a_setting_that_matches_nothing_in_the_schema_is_a_warning_with_a_sugges
         "tenantlint: warning: tenantlint.yaml: sensitive_columns: 'tasks' has no column 'notse' "
         "(did you mean 'notes'?)",
     ]
+
+
+def test_exemptions_applied_are_counted(tmp_path):
+    write(tmp_path, {**CLINIC, "tenantlint.yaml": "tenant_columns: [practice_id]\nexemptions:\n"
+                     "  - {rules: [unscoped-write], paths: ['app/**'], reason: reviewed bulk fix}\n"})
+    result = scan(["."], cwd=tmp_path)
+    assert ("unscoped-write", "app/q.sql", 2) not in places(result.findings)
+    assert result.summary["exempted"] == 1
+    proc = run_cli("scan", ".", "--no-cache", cwd=tmp_path)
+    assert "; 1 exempted by the config" in proc.stdout
