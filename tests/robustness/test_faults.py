@@ -116,24 +116,22 @@ def test_control_characters_in_scanned_code_are_escaped_in_the_text_report(tmp_p
     assert "\x1b" not in github.stdout
 
 
-def _positions(tree, name):
-    proc = _scan(tree, name, "--format", "json")
-    assert proc.returncode == 1, proc.stderr
-    return [(f["line"], f["column"]) for f in json.loads(proc.stdout)["findings"]]
-
-
 def test_positions_are_right_for_every_line_ending_and_a_bom(tmp_path):
     tree = _tree(tmp_path)
-    body = ["-- notes", "", "SELECT name FROM patients WHERE id = %s;", "SELECT 1;"]
+    (tree / "leak.sql").unlink()
+    sql = ["-- notes", "", "SELECT name FROM patients WHERE id = %s;", "SELECT 1;"]
+    python = ["import db", "", "", "def f(cursor):", "    cursor.execute('SELECT name FROM patients')"]
+    expected = []
     for ending, label in (("\n", "lf"), ("\r\n", "crlf"), ("\r", "cr")):
         for bom in (b"", b"\xef\xbb\xbf"):
-            name = f"{label}{'-bom' if bom else ''}.sql"
-            (tree / name).write_bytes(bom + ending.join(body).encode() + ending.encode())
-            assert _positions(tree, name) == [(3, 1)], name
-            py = name.replace(".sql", ".py")
-            lines = ["import db", "", "", "def f(cursor):", "    cursor.execute('SELECT name FROM patients')"]
-            (tree / py).write_bytes(bom + ending.join(lines).encode() + ending.encode())
-            assert _positions(tree, py) == [(5, 5)], py
+            name = f"{label}{'-bom' if bom else ''}"
+            (tree / f"{name}.sql").write_bytes(bom + ending.join(sql).encode() + ending.encode())
+            (tree / f"{name}.py").write_bytes(bom + ending.join(python).encode() + ending.encode())
+            expected += [(f"{name}.py", 5, 5), (f"{name}.sql", 3, 1)]
+    proc = _scan(tree, ".", "--format", "json")
+    assert proc.returncode == 1, proc.stderr
+    found = [(f["path"], f["line"], f["column"]) for f in json.loads(proc.stdout)["findings"]]
+    assert found == sorted(expected)
 
 
 def test_a_form_feed_does_not_shift_the_code_frame(tmp_path):

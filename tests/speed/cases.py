@@ -11,11 +11,11 @@ ROOTS = [FIXTURES, ROOT / "examples", SHARED / "dev-cases"]
 
 
 def case_dirs() -> list[Path]:
-    """Every folder with its own config under the fixture roots, then each root itself
-    (its files scanned together, each under the config found from the root)."""
+    """Every folder with its own config under the fixture roots. (A root scanned whole is
+    exactly these projects, each with its own config: every source file is under one.)"""
     roots = [r for r in ROOTS if r.is_dir()]
     found = {p.parent for r in roots for name in CONFIG_NAMES for p in r.rglob(name)}
-    return sorted(found) + roots
+    return sorted(found)
 
 
 def source_files() -> list[Path]:

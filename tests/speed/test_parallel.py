@@ -34,6 +34,14 @@ def _files(case: Path):
     return discover(["."], config, cwd=case).files, config
 
 
+def test_every_example_file_is_in_one_of_the_cases():
+    """The cases are the projects (one config each); a file outside them would go untested."""
+    from tests.speed.cases import source_files
+
+    cases = case_dirs()
+    assert [f for f in source_files() if not any(c in f.parents for c in cases)] == []
+
+
 @pytest.mark.parametrize("case", case_dirs(), ids=case_id)
 def test_scan_with_workers_reports_the_same(case, always_parallel):
     one = scan(["."], cwd=case, jobs=1)
