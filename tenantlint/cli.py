@@ -157,6 +157,29 @@ def _check_writable(path: str, option: str) -> None:
 
 
 @cli.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("--config", "config_path", type=click.Path(), help="Config file (default: nearest tenantlint.yaml).")
+@click.option("--schema", "schema", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="SQL file(s) declaring the tables (default: the project's schema, read from here).")
+@click.option("--prefix", default="%m [%p] ", show_default=True, help="The server's log_line_prefix.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--fail-on", type=click.Choice(["error", "warning", "never"]), help="Lowest severity that fails.")
+def logs(files, config_path, schema, prefix, fmt, fail_on):
+    """Judge the statements of PostgreSQL logs (FILES; - for stdin, .gz read as is)."""
+    from tenantlint.logs import audit_logs
+    from tenantlint.report import render
+
+    for path in files:
+        if path != "-" and not __import__("os").path.isfile(path):
+            from tenantlint.errors import UsageError
+
+            raise UsageError(f"log file not found: {path}")
+    result = audit_logs(list(files), config_path=config_path, schema=schema, prefix=prefix, fail_on=fail_on)
+    click.echo(render(result, fmt), nl=False)
+    return EXIT_FINDINGS if result.failed else EXIT_OK
+
+
+@cli.command()
 @click.argument("path", default=".", type=click.Path(exists=True, file_okay=False))
 @click.option("--pyproject", is_flag=True, help="Write [tool.tenantlint] into PATH/pyproject.toml instead.")
 @click.option("--force", is_flag=True, help="Overwrite an existing tenantlint.yaml.")

@@ -36,8 +36,8 @@ def _free_port() -> int:
 class Postgres:
     """A running server: ``sql(text, user=..., db=...)`` runs psql and returns its rows."""
 
-    def __init__(self, bin_dir: Path, port: int):
-        self.bin_dir, self.port = bin_dir, port
+    def __init__(self, bin_dir: Path, port: int, log: Path | None = None):
+        self.bin_dir, self.port, self.log = bin_dir, port, log  # log: the server's stderr log file
 
     def sql(self, text: str, user: str = "postgres", db: str = "postgres", check: bool = True) -> list[list[str]]:
         proc = subprocess.run(
@@ -79,7 +79,7 @@ def postgres():
         shutil.rmtree(folder, ignore_errors=True)
         pytest.fail(f"could not start PostgreSQL from {bin_dir}: {exc}")
     try:
-        yield Postgres(bin_dir, port)
+        yield Postgres(bin_dir, port, Path(folder) / "log")
     finally:
         subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", data, "-m", "immediate", "stop"],
                        capture_output=True, timeout=60)

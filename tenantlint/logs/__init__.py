@@ -1,0 +1,149 @@
+"""Audit-log mode: the same analysis over what the database really executed.
+
+Static analysis cannot see SQL an ORM builds at run time, SQL from other services, or what
+an attacker with a stolen account ran. The server's log can. ``audit`` reads PostgreSQL
+logs (:mod:`tenantlint.logs.postgres`), groups the statements by shape (literals and
+parameters out), judges each shape once with the scope analysis and policies of a scan,
+against the project's schema, and reports each finding with how often the shape ran,
+where it was first and last seen, and by whom (database users, applications).
+
+>>> normalise("SELECT name FROM patients WHERE id = 42 AND name = 'O''Brien'")
+'select name from patients where id = ? and name = ?'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tenantlint.config import Config
+from tenantlint.logs.postgres import DEFAULT_PREFIX, LogStatement, ReadStats, read_statements
+
+_LITERAL = re.compile(r"'(?:[^']|'')*'|\$\d+|\b\d+(?:\.\d+)?\b")
+_SPACE = re.compile(r"\s+")
+MAX_SHAPES = 100_000  # distinct statement shapes kept; beyond, they are counted, not judged
+
+
+@dataclass
+class Shape:
+    """Every run of one statement shape."""
+
+    sql: str  # the first statement seen, as it ran
+    first: tuple[str, int]
+    last: tuple[str, int]
+    count: int = 0
+    users: set = field(default_factory=set)
+    applications: set = field(default_factory=set)
+    sessions: set = field(default_factory=set)
+
+    def add(self, statement: LogStatement) -> None:
+        self.count += 1
+        self.last = (statement.path, statement.line)
+        for key, into in (("user", self.users), ("application", self.applications), ("session", self.sessions)):
+            if statement.actor.get(key):
+                into.add(statement.actor[key])
+
+    def summary(self) -> dict:
+        return {"count": self.count, "first_seen": f"{self.first[0]}:{self.first[1]}",
+                "last_seen": f"{self.last[0]}:{self.last[1]}", "users": sorted(self.users),
+                "applications": sorted(self.applications), "sessions": len(self.sessions)}
+
+
+@dataclass
+class LogAudit:
+    shapes: dict[str, Shape]
+    stats: ReadStats
+    dropped: int = 0  # statements of shapes beyond MAX_SHAPES
+
+
+def normalise(sql: str) -> str:
+    """The shape of a statement: literals and parameters as ``?``, whitespace and case folded."""
+    return _SPACE.sub(" ", _LITERAL.sub("?", sql)).strip().rstrip(";").strip().lower()
+
+
+def read_shapes(paths: list[str], prefix: str = DEFAULT_PREFIX) -> LogAudit:
+    """The statement shapes of the logs at ``paths``, in one pass over each (bounded by the
+    number of distinct shapes, not by the size of the logs)."""
+    audit = LogAudit({}, ReadStats())
+    for path in paths:
+        for statement in read_statements(path, prefix, audit.stats):
+            key = normalise(statement.sql)
+            shape = audit.shapes.get(key)
+            if shape is None:
+                if len(audit.shapes) >= MAX_SHAPES:
+                    audit.dropped += 1
+                    continue
+                shape = audit.shapes[key] = Shape(statement.sql, (statement.path, statement.line),
+                                                  (statement.path, statement.line))
+            shape.add(statement)
+    return audit
+
+
+def log_facts(audit: LogAudit, config: Config) -> list[dict]:
+    """Per-file facts of the log statements (one query per shape, at its first sighting),
+    for the linker, as if they were SQL found in a file."""
+    from tenantlint.extract.facts import new_file_facts
+    from tenantlint.extract.sql import analyze_sql
+
+    by_path: dict[str, dict] = {}
+    for shape in audit.shapes.values():
+        path, line = shape.first
+        facts = by_path.setdefault(path, new_file_facts(path, "sql"))
+        # Literals as placeholders: in a log, `practice_id = 3` is the value the application bound.
+        found = analyze_sql(_LITERAL.sub("?", shape.sql), config, path=path, line=line, column=1, origin="log")
+        for query in found.queries:
+            query["log"] = shape.summary()
+            facts["queries"].append(query)
+        facts["errors"].extend(found.errors)
+    return list(by_path.values())
+
+
+def schema_facts(config: Config, cwd: Path, schema_files: list[str]) -> list[dict]:
+    """Tables (and sensitive fields) the log's statements are judged against: the given
+    ``.sql`` files, else the project's schema (DDL, Django and SQLAlchemy models). Only
+    the declarations: the project's own queries are a scan's business."""
+    from tenantlint.discover import discover
+    from tenantlint.extract.runner import extract_files
+
+    files = [cwd / f for f in schema_files] if schema_files else discover(["."], config, cwd=cwd).files
+    facts, _errors = extract_files(files, cwd, config, jobs=1)
+    return [{**f, "queries": [], "routes": [], "program": {}, "rls": f.get("rls", [])} for f in facts]
+
+
+def audit_logs(paths: list[str], *, cwd: Path | None = None, config_path: str | None = None,
+               schema: list[str] = (), prefix: str = DEFAULT_PREFIX, fail_on: str | None = None):
+    """Findings about the statements of the logs at ``paths`` (a :class:`tenantlint.scan.ScanResult`
+    whose findings carry ``origin: "log"`` and ``log``: count, first and last seen, users,
+    applications)."""
+    from tenantlint.config import load_config
+    from tenantlint.discover import display_path
+    from tenantlint.engine import evaluate, load_policy_dirs
+    from tenantlint.findings import findings as build_findings
+    from tenantlint.program.link import link
+    from tenantlint.scan import ScanResult
+
+    cwd = (cwd or Path.cwd()).resolve()
+    config = load_config(config_path, start=cwd)
+    audit = read_shapes(paths, prefix)
+    logged = log_facts(audit, config)
+    document = link(schema_facts(config, cwd, list(schema)) + logged, config)
+    violations = [v for v in evaluate(document, config, load_policy_dirs(config)) if not v.get("exempted")]
+    runs = {(q["path"], q["line"]): q["log"] for q in document["queries"] if q.get("log")}
+    found = []
+    for finding in build_findings(violations, document):
+        run = runs.get((finding["path"], finding["line"]))
+        if run is not None:
+            finding = {**finding, "origin": "log", "log": run, "suppressed": False,
+                       "message": f"{finding['message']} (ran {run['count']} time{'s' if run['count'] != 1 else ''}"
+                                  f"{', by ' + ', '.join(run['users']) if run['users'] else ''}; last at "
+                                  f"{run['last_seen']})"}
+            found.append(finding)
+    errors = [e for facts in logged for e in facts["errors"]]
+    if audit.stats.unrecognised:
+        errors.append({"path": ", ".join(paths), "line": 0, "kind": "read",
+                       "message": f"{audit.stats.unrecognised} of {audit.stats.lines} lines do not match the "
+                                  f"log_line_prefix {prefix!r} (give --prefix as in postgresql.conf)"})
+    return ScanResult(findings=found, errors=errors, config=config, files_scanned=len(paths),
+                      fail_on=fail_on or config.fail_on, document=document, documents=[document], cwd=cwd,
+                      configs=[display_path(Path(config.source), cwd)] if config.source else [])

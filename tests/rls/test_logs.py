@@ -1,0 +1,61 @@
+"""Issue 15 (first part): ``tenantlint logs`` on the stderr log of a real PostgreSQL server.
+
+A workload runs through psql as an application role whose statements the server logs
+(``log_statement = all`` for that role, a ``log_line_prefix`` with user and database); the
+log is then judged against the clinic schema: the scoped reads pass, the bulk cross-tenant
+read, the unscoped update and the COPY are reported at their lines, with their counts.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from tests.conftest import run_cli
+
+PREFIX = "%m [%p] %q%u@%d "
+SCHEMA = """\
+CREATE TABLE practices (id bigint PRIMARY KEY, name text);
+CREATE TABLE patients (id bigint PRIMARY KEY, practice_id bigint NOT NULL REFERENCES practices(id), name text,
+                       phone text);
+CREATE TABLE notes (id bigint PRIMARY KEY, practice_id bigint NOT NULL REFERENCES practices(id), body text);
+"""
+WORKLOAD = [
+    "SELECT name FROM patients WHERE practice_id = 1 AND id = 2",
+    "SELECT name FROM patients WHERE practice_id = 2 AND id = 3",
+    "SELECT name, phone FROM patients",  # every practice's patients at once
+    "UPDATE notes SET body = 'x' WHERE id = 1",  # any practice's note
+    "COPY patients TO STDOUT",
+    "SELECT name FROM patients WHERE practice_id = 1 AND id = 4",
+]
+
+
+def test_a_real_server_log_reports_the_cross_tenant_statements(postgres, tmp_path):
+    postgres.sql("CREATE ROLE logapp LOGIN; CREATE DATABASE clinic_logs OWNER logapp;")
+    postgres.sql(f"ALTER SYSTEM SET log_line_prefix = '{PREFIX}'; SELECT pg_reload_conf();")
+    postgres.sql(SCHEMA + "INSERT INTO practices VALUES (1, 'north'), (2, 'south');"
+                 "INSERT INTO patients VALUES (2, 1, 'ann', '1'), (3, 2, 'bob', '2'), (4, 1, 'cid', '3');"
+                 "INSERT INTO notes VALUES (1, 2, 'HIV+');", db="clinic_logs", user="logapp")
+    postgres.sql("ALTER ROLE logapp SET log_statement = 'all';")  # from here on: the workload only
+    for statement in WORKLOAD:  # one session each, as a pool would hand them out
+        postgres.sql(statement + ";", user="logapp", db="clinic_logs")
+    log = tmp_path / "postgresql.log"
+    shutil.copy(postgres.log, log)
+    (tmp_path / "schema.sql").write_text(SCHEMA)
+    (tmp_path / "tenantlint.yaml").write_text("tenant_columns: [practice_id]\n")
+    lines = log.read_text().splitlines()
+
+    def line_of(statement: str) -> int:
+        return next(i for i, text in enumerate(lines, 1) if text.endswith("statement: " + statement + ";"))
+
+    proc = run_cli("logs", log.name, "--schema", "schema.sql", "--prefix", PREFIX, "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    findings = json.loads(proc.stdout)["findings"]
+    assert [(f["rule"], f["line"]) for f in findings] == [
+        ("missing-tenant-filter", line_of(WORKLOAD[2])),
+        ("unscoped-write", line_of(WORKLOAD[3])),
+        ("bulk-export", line_of(WORKLOAD[4])),
+    ]
+    assert all(f["origin"] == "log" and f["log"]["users"] == ["logapp"] for f in findings)
+    assert findings[0]["log"]["count"] == 1
+    assert json.loads(proc.stdout)["errors"] == []  # every line matched the prefix
