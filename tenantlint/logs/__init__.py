@@ -23,6 +23,11 @@ from tenantlint.logs.postgres import DEFAULT_PREFIX, LogStatement, ReadStats, re
 _LITERAL = re.compile(r"'(?:[^']|'')*'|\$\d+|\b\d+(?:\.\d+)?\b")
 _SPACE = re.compile(r"\s+")
 MAX_SHAPES = 100_000  # distinct statement shapes kept; beyond, they are counted, not judged
+MAX_TENANTS_KEPT = 1_000  # tenant values remembered per actor: enough to count past any threshold
+ACTOR_FIELDS = (("database_user", "user"), ("application", "application"), ("session", "session"))
+# sqlcommenter (OpenTelemetry) comments: /*route='%2Fdeals',user_id='42'*/
+_COMMENT = re.compile(r"/\*(?P<body>[^*]*?)\*/")
+_COMMENT_FIELD = re.compile(r"(\w+)='([^']*)'")
 
 
 @dataclass
@@ -51,10 +56,29 @@ class Shape:
 
 
 @dataclass
+class Actor:
+    """Who ran statements, and the tenants their statements named."""
+
+    kind: str  # end_user (sqlcommenter), database_user, application, session
+    name: str
+    tenants: set = field(default_factory=set)  # kept up to MAX_TENANTS_KEPT values
+    statements: int = 0
+    first: tuple[str, int] | None = None
+    last: tuple[str, int] | None = None
+
+    def summary(self) -> dict:
+        """The actor in the policies' input (``input.actors``), located where it was first seen."""
+        return {"kind": self.kind, "name": self.name, "tenants": len(self.tenants),
+                "examples": sorted(self.tenants, key=lambda v: (len(v), v))[:5], "statements": self.statements,
+                "path": self.first[0], "line": self.first[1], "last_seen": f"{self.last[0]}:{self.last[1]}"}
+
+
+@dataclass
 class LogAudit:
     shapes: dict[str, Shape]
     stats: ReadStats
     dropped: int = 0  # statements of shapes beyond MAX_SHAPES
+    actors: dict[tuple[str, str], Actor] = field(default_factory=dict)
 
 
 def normalise(sql: str) -> str:
@@ -62,12 +86,63 @@ def normalise(sql: str) -> str:
     return _SPACE.sub(" ", _LITERAL.sub("?", sql)).strip().rstrip(";").strip().lower()
 
 
-def read_shapes(paths: list[str], prefix: str = DEFAULT_PREFIX) -> LogAudit:
+def tenant_values(sql: str, columns: tuple[str, ...], parameters: dict) -> set[str]:
+    """The tenant values a statement names: ``practice_id = 3``, ``practice_id IN (3, 4)``,
+    ``practice_id = $1`` with its bound value.
+
+    >>> sorted(tenant_values("SELECT 1 FROM notes n WHERE n.practice_id IN (3, '4') AND x = 1", ("practice_id",), {}))
+    ['3', '4']
+    >>> tenant_values("UPDATE notes SET body = $1 WHERE practice_id = $2", ("practice_id",), {"$2": "'7'"})
+    {'7'}
+    """
+    found = set()
+    for column in columns:
+        pattern = rf"\b{re.escape(column)}\s*(?:=\s*({_VALUE})|IN\s*\(([^)]*)\))"
+        for match in re.finditer(pattern, sql, re.I):
+            values = [match.group(1)] if match.group(1) else re.findall(_VALUE, match.group(2))
+            for value in values:
+                value = parameters.get(value, value)
+                if value.upper() != "NULL":
+                    found.add(value.strip("'").replace("''", "'"))
+    return found
+
+
+_VALUE = r"'(?:[^']|'')*'|\$\d+|-?\d+"
+
+
+def _actors(statement: LogStatement) -> list[tuple[str, str]]:
+    """(kind, name) of everyone behind a statement: the end user a sqlcommenter comment
+    names, the database user, the application, the session."""
+    found = []
+    comment = _COMMENT.search(statement.sql)
+    if comment:
+        fields = dict(_COMMENT_FIELD.findall(comment["body"]))
+        user = fields.get("user_id") or fields.get("user") or fields.get("enduser.id")
+        if user:
+            found.append(("end_user", user))
+    for kind, key in ACTOR_FIELDS:
+        if statement.actor.get(key):
+            found.append((kind, statement.actor[key]))
+    return found
+
+
+def read_shapes(paths: list[str], prefix: str = DEFAULT_PREFIX, tenant_columns: tuple[str, ...] = ()) -> LogAudit:
     """The statement shapes of the logs at ``paths``, in one pass over each (bounded by the
-    number of distinct shapes, not by the size of the logs)."""
+    number of distinct shapes and actors, not by the size of the logs), and for each actor
+    the tenant values its statements named."""
     audit = LogAudit({}, ReadStats())
     for path in paths:
         for statement in read_statements(path, prefix, audit.stats):
+            tenants = tenant_values(statement.sql, tenant_columns, statement.parameters) if tenant_columns else ()
+            for key in _actors(statement):
+                actor = audit.actors.get(key)
+                if actor is None:
+                    actor = audit.actors[key] = Actor(*key, first=(statement.path, statement.line))
+                actor.statements += 1
+                actor.last = (statement.path, statement.line)
+                for value in tenants:
+                    if len(actor.tenants) < MAX_TENANTS_KEPT:
+                        actor.tenants.add(value)
             key = normalise(statement.sql)
             shape = audit.shapes.get(key)
             if shape is None:
@@ -125,15 +200,18 @@ def audit_logs(paths: list[str], *, cwd: Path | None = None, config_path: str | 
 
     cwd = (cwd or Path.cwd()).resolve()
     config = load_config(config_path, start=cwd)
-    audit = read_shapes(paths, prefix)
+    audit = read_shapes(paths, prefix, config.tenant_columns)
     logged = log_facts(audit, config)
     document = link(schema_facts(config, cwd, list(schema)) + logged, config)
+    document["actors"] = [actor.summary() for actor in audit.actors.values()]
     violations = [v for v in evaluate(document, config, load_policy_dirs(config)) if not v.get("exempted")]
     runs = {(q["path"], q["line"]): q["log"] for q in document["queries"] if q.get("log")}
     found = []
     for finding in build_findings(violations, document):
         run = runs.get((finding["path"], finding["line"]))
-        if run is not None:
+        if finding["rule"] == "cross-tenant-activity":
+            found.append({**finding, "origin": "log", "suppressed": False})
+        elif run is not None:
             finding = {**finding, "origin": "log", "log": run, "suppressed": False,
                        "message": f"{finding['message']} (ran {run['count']} time{'s' if run['count'] != 1 else ''}"
                                   f"{', by ' + ', '.join(run['users']) if run['users'] else ''}; last at "

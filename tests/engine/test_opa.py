@@ -58,7 +58,7 @@ class FakeOpa:
         self.server.server_close()
 
 
-BUILTIN_PACKAGES = ("bulk_export", "missing_tenant_filter", "unencrypted_sensitive_field",
+BUILTIN_PACKAGES = ("bulk_export", "cross_tenant_activity", "missing_tenant_filter", "unencrypted_sensitive_field",
                     "unprotected_export_endpoint", "unscoped_lookup", "unscoped_write", "weak_row_level_security")
 
 

@@ -17,6 +17,7 @@ RULE_FOLDERS = sorted(p for p in POLICIES.iterdir() if p.is_dir() and p.name not
 
 EXPECTED_RULES = {
     "bulk-export": "error",
+    "cross-tenant-activity": "warning",
     "missing-tenant-filter": "error",
     "unencrypted-sensitive-field": "warning",
     "unprotected-export-endpoint": "error",

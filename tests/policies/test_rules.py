@@ -62,7 +62,8 @@ def test_user_rule_info_and_config_overrides(tmp_path):
         "audit-read", "No reads of the audit log", "error", False, "tenantlint.rules.audit_read")
     assert audit.source.endswith("/audit.rego")
     assert audit.related_resources == ({"ref": "https://example.invalid/audit"},)
-    assert [r.id for r in rules] == ["audit-read", "bulk-export", "invalid-suppression", "missing-tenant-filter",
+    assert [r.id for r in rules] == ["audit-read", "bulk-export", "cross-tenant-activity", "invalid-suppression",
+                                     "missing-tenant-filter",
                                      "unencrypted-sensitive-field", "unprotected-export-endpoint",
                                      "unscoped-lookup", "unscoped-write", "unused-suppression",
                                      "weak-row-level-security"]
@@ -93,10 +94,11 @@ def test_rules_table():
     table = format_rules(load_rules()).splitlines()
     assert table[0].split() == ["RULE", "SEVERITY", "TITLE", "ENABLED", "SOURCE"]
     assert table[1].split()[:2] == ["bulk-export", "error"]
-    assert table[2].split()[:2] == ["invalid-suppression", "warning"]
-    assert table[4] == ("unencrypted-sensitive-field  warning   Sensitive field stored in plaintext"
+    assert table[2].split()[:2] == ["cross-tenant-activity", "warning"]
+    assert table[3].split()[:2] == ["invalid-suppression", "warning"]
+    assert table[5] == ("unencrypted-sensitive-field  warning   Sensitive field stored in plaintext"
                         + " " * 23 + "yes      built-in")
-    assert len(table) == 10
+    assert len(table) == 11
 
 
 def test_explanation_prints_the_metadata_docs():
@@ -119,8 +121,8 @@ def test_cli_rules_explain_and_schema(tmp_path):
     lines = listing.stdout.splitlines()
     assert lines[1].split() == ["audit-read", "info", "No", "reads", "of", "the", "audit", "log", "yes",
                                 "pol/audit.rego"]
-    assert lines[4].split()[:2] == ["missing-tenant-filter", "error"]
-    assert lines[4].split()[-2:] == ["no", "built-in"]
+    assert lines[5].split()[:2] == ["missing-tenant-filter", "error"]
+    assert lines[5].split()[-2:] == ["no", "built-in"]
 
     explained = run_cli("explain", "audit-read", "--policy", "pol", cwd=tmp_path)
     assert explained.stdout.splitlines()[:3] == [

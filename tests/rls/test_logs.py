@@ -30,6 +30,11 @@ WORKLOAD = [
 ]
 
 
+REPORTER = [f"SELECT count(*) FROM patients WHERE practice_id = {n}" for n in (1, 2, 3, 4, 5)]
+END_USER = [f"/*route='%2Fpatients',user_id='42'*/ SELECT name FROM patients WHERE practice_id = {n}"
+            for n in (1, 2, 3, 4)]
+
+
 def test_a_real_server_log_reports_the_cross_tenant_statements(postgres, tmp_path):
     postgres.sql("CREATE ROLE logapp LOGIN; CREATE DATABASE clinic_logs OWNER logapp;")
     postgres.sql(f"ALTER SYSTEM SET log_line_prefix = '{PREFIX}'; SELECT pg_reload_conf();")
@@ -37,12 +42,17 @@ def test_a_real_server_log_reports_the_cross_tenant_statements(postgres, tmp_pat
                  "INSERT INTO patients VALUES (2, 1, 'ann', '1'), (3, 2, 'bob', '2'), (4, 1, 'cid', '3');"
                  "INSERT INTO notes VALUES (1, 2, 'HIV+');", db="clinic_logs", user="logapp")
     postgres.sql("ALTER ROLE logapp SET log_statement = 'all';")  # from here on: the workload only
+    postgres.sql("CREATE ROLE reporter LOGIN; GRANT SELECT ON patients TO reporter;"
+                 "ALTER ROLE reporter SET log_statement = 'all';", db="clinic_logs")
     for statement in WORKLOAD:  # one session each, as a pool would hand them out
         postgres.sql(statement + ";", user="logapp", db="clinic_logs")
+    postgres.sql(";\n".join(REPORTER) + ";", user="reporter", db="clinic_logs")  # one session, five practices
+    postgres.sql(";\n".join(END_USER) + ";", user="logapp", db="clinic_logs")  # one end user, four practices
     log = tmp_path / "postgresql.log"
     shutil.copy(postgres.log, log)
     (tmp_path / "schema.sql").write_text(SCHEMA)
-    (tmp_path / "tenantlint.yaml").write_text("tenant_columns: [practice_id]\n")
+    (tmp_path / "tenantlint.yaml").write_text(  # logapp is the application's pooled role: every tenant, by design
+        "tenant_columns: [practice_id]\nrules: {cross-tenant-activity: {options: {shared_actors: [logapp]}}}\n")
     lines = log.read_text().splitlines()
 
     def line_of(statement: str) -> int:
@@ -51,11 +61,16 @@ def test_a_real_server_log_reports_the_cross_tenant_statements(postgres, tmp_pat
     proc = run_cli("logs", log.name, "--schema", "schema.sql", "--prefix", PREFIX, "--format", "json", cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
     findings = json.loads(proc.stdout)["findings"]
-    assert [(f["rule"], f["line"]) for f in findings] == [
+    assert sorted((f["rule"], f["line"]) for f in findings) == sorted([
         ("missing-tenant-filter", line_of(WORKLOAD[2])),
         ("unscoped-write", line_of(WORKLOAD[3])),
         ("bulk-export", line_of(WORKLOAD[4])),
-    ]
-    assert all(f["origin"] == "log" and f["log"]["users"] == ["logapp"] for f in findings)
-    assert findings[0]["log"]["count"] == 1
+        ("cross-tenant-activity", line_of(END_USER[0])),  # end user 42
+        ("cross-tenant-activity", line_of(REPORTER[0])),  # database user reporter
+    ])
+    statements = [f for f in findings if f["rule"] != "cross-tenant-activity"]
+    assert all(f["origin"] == "log" and f["log"]["users"] == ["logapp"] for f in statements)
+    assert statements[0]["log"]["count"] == 1
+    activity = sorted(f["message"].split(" named ")[0] for f in findings if f["rule"] == "cross-tenant-activity")
+    assert activity == ["database user reporter", "end user 42"]
     assert json.loads(proc.stdout)["errors"] == []  # every line matched the prefix
