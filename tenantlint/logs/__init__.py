@@ -1,8 +1,8 @@
 """Audit-log mode: the same analysis over what the database really executed.
 
 Static analysis cannot see SQL an ORM builds at run time, SQL from other services, or what
-an attacker with a stolen account ran. The server's log can. ``audit`` reads PostgreSQL
-logs (:mod:`tenantlint.logs.postgres`), groups the statements by shape (literals and
+an attacker with a stolen account ran. The server's log can. ``audit_logs`` reads PostgreSQL
+logs (:mod:`tenantlint.logs.postgres`: stderr, csvlog, jsonlog, a pg_stat_statements export), groups the statements by shape (literals and
 parameters out), judges each shape once with the scope analysis and policies of a scan,
 against the project's schema, and reports each finding with how often the shape ran,
 where it was first and last seen, and by whom (database users, applications).
@@ -41,9 +41,12 @@ class Shape:
     users: set = field(default_factory=set)
     applications: set = field(default_factory=set)
     sessions: set = field(default_factory=set)
+    rows: int | None = None  # where the input counts them (pg_stat_statements)
 
     def add(self, statement: LogStatement) -> None:
-        self.count += 1
+        self.count += statement.calls
+        if statement.rows is not None:
+            self.rows = (self.rows or 0) + statement.rows
         self.last = (statement.path, statement.line)
         for key, into in (("user", self.users), ("application", self.applications), ("session", self.sessions)):
             if statement.actor.get(key):
@@ -52,7 +55,8 @@ class Shape:
     def summary(self) -> dict:
         return {"count": self.count, "first_seen": f"{self.first[0]}:{self.first[1]}",
                 "last_seen": f"{self.last[0]}:{self.last[1]}", "users": sorted(self.users),
-                "applications": sorted(self.applications), "sessions": len(self.sessions)}
+                "applications": sorted(self.applications), "sessions": len(self.sessions),
+                **({"rows": self.rows} if self.rows is not None else {})}
 
 
 @dataclass
@@ -126,13 +130,14 @@ def _actors(statement: LogStatement) -> list[tuple[str, str]]:
     return found
 
 
-def read_shapes(paths: list[str], prefix: str = DEFAULT_PREFIX, tenant_columns: tuple[str, ...] = ()) -> LogAudit:
+def read_shapes(paths: list[str], prefix: str = DEFAULT_PREFIX, tenant_columns: tuple[str, ...] = (),
+                kind: str = "auto") -> LogAudit:
     """The statement shapes of the logs at ``paths``, in one pass over each (bounded by the
     number of distinct shapes and actors, not by the size of the logs), and for each actor
     the tenant values its statements named."""
     audit = LogAudit({}, ReadStats())
     for path in paths:
-        for statement in read_statements(path, prefix, audit.stats):
+        for statement in read_statements(path, prefix, audit.stats, kind):
             tenants = tenant_values(statement.sql, tenant_columns, statement.parameters) if tenant_columns else ()
             for key in _actors(statement):
                 actor = audit.actors.get(key)
@@ -187,7 +192,8 @@ def schema_facts(config: Config, cwd: Path, schema_files: list[str]) -> list[dic
 
 
 def audit_logs(paths: list[str], *, cwd: Path | None = None, config_path: str | None = None,
-               schema: list[str] = (), prefix: str = DEFAULT_PREFIX, fail_on: str | None = None):
+               schema: list[str] = (), prefix: str = DEFAULT_PREFIX, fail_on: str | None = None,
+               kind: str = "auto"):
     """Findings about the statements of the logs at ``paths`` (a :class:`tenantlint.scan.ScanResult`
     whose findings carry ``origin: "log"`` and ``log``: count, first and last seen, users,
     applications)."""
@@ -200,7 +206,7 @@ def audit_logs(paths: list[str], *, cwd: Path | None = None, config_path: str | 
 
     cwd = (cwd or Path.cwd()).resolve()
     config = load_config(config_path, start=cwd)
-    audit = read_shapes(paths, prefix, config.tenant_columns)
+    audit = read_shapes(paths, prefix, config.tenant_columns, kind)
     logged = log_facts(audit, config)
     document = link(schema_facts(config, cwd, list(schema)) + logged, config)
     document["actors"] = [actor.summary() for actor in audit.actors.values()]
@@ -214,6 +220,7 @@ def audit_logs(paths: list[str], *, cwd: Path | None = None, config_path: str | 
         elif run is not None:
             finding = {**finding, "origin": "log", "log": run, "suppressed": False,
                        "message": f"{finding['message']} (ran {run['count']} time{'s' if run['count'] != 1 else ''}"
+                                  f"{', ' + str(run['rows']) + ' rows' if 'rows' in run else ''}"
                                   f"{', by ' + ', '.join(run['users']) if run['users'] else ''}; last at "
                                   f"{run['last_seen']})"}
             found.append(finding)

@@ -16,8 +16,11 @@ and session, the actors of a statement.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
+import itertools
+import json
 import re
 import sys
 from dataclasses import dataclass, field
@@ -73,6 +76,8 @@ class LogStatement:
     time: str | None = None
     actor: dict = field(default_factory=dict)  # user, database, application, host, session
     parameters: dict = field(default_factory=dict)  # "$1" -> "'5'"
+    calls: int = 1  # a pg_stat_statements row stands for many runs
+    rows: int | None = None  # rows it returned or changed, where the input says
 
 
 @dataclass
@@ -82,13 +87,49 @@ class ReadStats:
     unrecognised: int = 0  # lines that are neither an entry with this prefix nor a continuation
 
 
-def read_statements(path: str, prefix: str = DEFAULT_PREFIX, stats: ReadStats | None = None) -> Iterator[LogStatement]:
+FORMATS = ("stderr", "csvlog", "jsonlog", "pgss")
+
+
+def read_statements(path: str, prefix: str = DEFAULT_PREFIX, stats: ReadStats | None = None,
+                    kind: str = "auto") -> Iterator[LogStatement]:
     """The statements of the log at ``path`` (``-``: standard input; ``.gz``: decompressed),
-    in order, one at a time."""
-    pattern = prefix_pattern(prefix)
+    in order, one at a time. ``kind``: ``stderr``, ``csvlog``, ``jsonlog``, ``pgss`` (a
+    pg_stat_statements export, CSV or JSON), or ``auto`` (by the name, else the first line)."""
     stats = stats if stats is not None else ReadStats()
+    lines = _lines(path)
+    first = next(lines, None)
+    if first is None:
+        return
+    lines = itertools.chain([first], lines)
+    kind = kind if kind != "auto" else _detect(path, first)
+    if kind == "csvlog":
+        yield from _csvlog(path, lines, stats)
+    elif kind == "jsonlog":
+        yield from _jsonlog(path, lines, stats)
+    elif kind == "pgss":
+        yield from _pg_stat_statements(path, lines, stats)
+    else:
+        yield from _stderr(path, lines, prefix, stats)
+
+
+def _detect(path: str, first: str) -> str:
+    name = path.removesuffix(".gz")
+    head = first.lstrip("\ufeff").strip()
+    if head.startswith("[") or (head.startswith("{") and '"calls"' in head):
+        return "pgss"
+    if head.startswith("{"):
+        return "jsonlog"
+    if "query" in head.lower().split(",") or ("calls" in head.lower() and "query" in head.lower()):
+        return "pgss"
+    if name.endswith(".csv") or re.match(r'^\d{4}-\d\d-\d\d [\d:.]+ ?\w*,', head):
+        return "csvlog"
+    return "stderr"
+
+
+def _stderr(path: str, lines: Iterator[str], prefix: str, stats: ReadStats) -> Iterator[LogStatement]:
+    pattern = prefix_pattern(prefix)
     current: LogStatement | None = None
-    for number, text in enumerate(_lines(path), 1):
+    for number, text in enumerate(lines, 1):
         stats.lines += 1
         if text.startswith("\t") and current is not None:  # a multi-line statement goes on
             current.sql += "\n" + text[1:]
@@ -115,6 +156,98 @@ def read_statements(path: str, prefix: str = DEFAULT_PREFIX, stats: ReadStats | 
     if current is not None:
         stats.statements += 1
         yield current
+
+
+# csvlog columns (PostgreSQL 13 to 16; later ones only add columns at the end).
+_CSV_COLUMNS = ("log_time", "user_name", "database_name", "process_id", "connection_from", "session_id",
+                "session_line_num", "command_tag", "session_start_time", "virtual_transaction_id", "transaction_id",
+                "error_severity", "sql_state_code", "message", "detail", "hint", "internal_query",
+                "internal_query_pos", "context", "query", "query_pos", "location", "application_name")
+
+
+def _csvlog(path: str, lines: Iterator[str], stats: ReadStats) -> Iterator[LogStatement]:
+    reader = csv.reader(line + "\n" for line in lines)
+    for start, row in _records(reader):
+        stats.lines = reader.line_num
+        record = dict(zip(_CSV_COLUMNS, row))
+        yield from _record(path, start, record.get("error_severity"), record.get("message") or "",
+                           record.get("detail") or "", record.get("log_time"),
+                           {"user": record.get("user_name"), "database": record.get("database_name"),
+                            "application": record.get("application_name"), "session": record.get("session_id"),
+                            "host": (record.get("connection_from") or "").split(":")[0],
+                            "pid": record.get("process_id")}, stats)
+
+
+def _jsonlog(path: str, lines: Iterator[str], stats: ReadStats) -> Iterator[LogStatement]:
+    for number, text in enumerate(lines, 1):
+        stats.lines += 1
+        try:
+            record = json.loads(text)
+        except ValueError:
+            stats.unrecognised += 1
+            continue
+        if not isinstance(record, dict):
+            stats.unrecognised += 1
+            continue
+        yield from _record(path, number, record.get("error_severity"), str(record.get("message") or ""),
+                           str(record.get("detail") or ""), record.get("timestamp"),
+                           {"user": record.get("user"), "database": record.get("dbname"),
+                            "application": record.get("application_name"), "session": record.get("session_id"),
+                            "host": record.get("remote_host"), "pid": record.get("pid")}, stats)
+
+
+def _record(path, line, level, message, detail, time, actor, stats) -> Iterator[LogStatement]:
+    """A structured log entry (csvlog, jsonlog): a statement, with its parameters, or nothing."""
+    statement = _STATEMENT.match(message) if level == "LOG" else None
+    if statement is None:
+        return
+    stats.statements += 1
+    yield LogStatement(statement["sql"], path, line, time, {k: str(v) for k, v in actor.items() if v},
+                       {f"${n}": v for n, v in _PARAMETER.findall(detail)} if detail.startswith("parameters:") else {})
+
+
+def _pg_stat_statements(path: str, lines: Iterator[str], stats: ReadStats) -> Iterator[LogStatement]:
+    """``SELECT query, calls, rows, rolname ... FROM pg_stat_statements`` saved as CSV (with
+    its header) or as a JSON array (or lines) of objects."""
+    first = next(lines, "")
+    rest = itertools.chain([first], lines)
+    if first.lstrip("\ufeff").lstrip().startswith(("[", "{")):
+        text = "".join(rest).strip()
+        try:
+            data = json.loads(text) if text.startswith("[") else [json.loads(x) for x in text.splitlines() if x.strip()]
+        except ValueError:
+            stats.unrecognised += 1
+            return
+        records = [(i + 1, r) for i, r in enumerate(data) if isinstance(r, dict)]
+    else:
+        reader = csv.DictReader(line.lstrip("\ufeff") + "\n" for line in rest)
+        records = _records(reader)
+    for number, record in records:
+        stats.lines += 1
+        low = {str(k).strip().lower(): v for k, v in record.items() if k is not None}
+        sql = low.get("query")
+        if not sql:
+            stats.unrecognised += 1
+            continue
+        stats.statements += 1
+        user = low.get("rolname") or low.get("user") or low.get("username") or low.get("userid")
+        yield LogStatement(str(sql), path, number, None, {"user": str(user)} if user else {},
+                           calls=_int(low.get("calls"), 1), rows=_int(low.get("rows"), None))
+
+
+def _int(value, default):
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return default
+
+
+def _records(reader) -> Iterator[tuple[int, object]]:
+    """(the line a CSV record starts on, the record): a field may hold line breaks."""
+    previous = reader.line_num
+    for record in reader:
+        yield previous + 1, record
+        previous = reader.line_num
 
 
 def _lines(path: str) -> Iterator[str]:

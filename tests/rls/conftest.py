@@ -36,8 +36,8 @@ def _free_port() -> int:
 class Postgres:
     """A running server: ``sql(text, user=..., db=...)`` runs psql and returns its rows."""
 
-    def __init__(self, bin_dir: Path, port: int, log: Path | None = None):
-        self.bin_dir, self.port, self.log = bin_dir, port, log  # log: the server's stderr log file
+    def __init__(self, bin_dir: Path, port: int, log: Path | None = None, data: Path | None = None):
+        self.bin_dir, self.port, self.log, self.data = bin_dir, port, log, data  # log: pg_ctl's stderr log
 
     def sql(self, text: str, user: str = "postgres", db: str = "postgres", check: bool = True) -> list[list[str]]:
         proc = subprocess.run(
@@ -55,8 +55,8 @@ class PsqlError(Exception):
     pass
 
 
-@pytest.fixture(scope="session")
-def postgres():
+def _server(options: str = ""):
+    """Start a server in a temporary folder (``options``: more ``-c name=value``); yield it, stop it."""
     bin_dir = _bin_dir()
     if bin_dir is None or not (bin_dir / "pg_ctl").exists():
         if os.environ.get("CI"):  # CI installs it (.ci/run): missing there is a failure, not a skip
@@ -73,14 +73,28 @@ def postgres():
         subprocess.run([*prefix, str(bin_dir / "initdb"), "-D", data, "-U", "postgres", "--auth=trust",
                         "-E", "UTF8", "--no-locale"], check=True, capture_output=True, timeout=120)
         subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", data, "-w", "-l", os.path.join(folder, "log"),
-                        "-o", f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start"],
-                       check=True, capture_output=True, timeout=120)
+                        "-o", f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off {options}",
+                        "start"], check=True, capture_output=True, timeout=120)
     except (OSError, subprocess.SubprocessError) as exc:
         shutil.rmtree(folder, ignore_errors=True)
         pytest.fail(f"could not start PostgreSQL from {bin_dir}: {exc}")
     try:
-        yield Postgres(bin_dir, port, Path(folder) / "log")
+        yield Postgres(bin_dir, port, Path(folder) / "log", Path(data))
     finally:
         subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", data, "-m", "immediate", "stop"],
                        capture_output=True, timeout=60)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    yield from _server()
+
+
+@pytest.fixture(scope="session")
+def logging_postgres():
+    """A server that writes stderr, csvlog and jsonlog logs of every statement (its ``data``
+    folder's ``log/pg.log``, ``.csv``, ``.json``) and keeps pg_stat_statements."""
+    yield from _server("-c logging_collector=on -c log_destination=stderr,csvlog,jsonlog -c log_directory=log "
+                       "-c log_filename=pg -c log_statement=all -c shared_preload_libraries=pg_stat_statements "
+                       "-c log_line_prefix='%m [%p] %q%u@%d ' -c log_min_messages=warning")

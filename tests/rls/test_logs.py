@@ -74,3 +74,42 @@ def test_a_real_server_log_reports_the_cross_tenant_statements(postgres, tmp_pat
     activity = sorted(f["message"].split(" named ")[0] for f in findings if f["rule"] == "cross-tenant-activity")
     assert activity == ["database user reporter", "end user 42"]
     assert json.loads(proc.stdout)["errors"] == []  # every line matched the prefix
+
+
+def test_the_same_workload_in_stderr_csvlog_jsonlog_and_pg_stat_statements(logging_postgres, tmp_path):
+    """One workload, four inputs of a real server (logging_collector on): each reports the
+    bulk read, the unscoped update and the COPY; pg_stat_statements gives calls and rows."""
+    pg = logging_postgres
+    pg.sql("CREATE EXTENSION pg_stat_statements; CREATE ROLE logapp LOGIN; CREATE DATABASE clinic_logs OWNER logapp;")
+    pg.sql(SCHEMA + "INSERT INTO practices VALUES (1, 'north'), (2, 'south');"
+           "INSERT INTO patients VALUES (2, 1, 'ann', '1'), (3, 2, 'bob', '2'), (4, 1, 'cid', '3');"
+           "INSERT INTO notes VALUES (1, 2, 'HIV+');", db="clinic_logs", user="logapp")
+    pg.sql("SELECT pg_stat_statements_reset();")
+    for statement in WORKLOAD + WORKLOAD[2:3]:  # the bulk read twice
+        pg.sql(statement + ";", user="logapp", db="clinic_logs")
+    rows = pg.sql("COPY (SELECT s.query, s.calls, s.rows, r.rolname FROM pg_stat_statements s "
+                  "JOIN pg_roles r ON r.oid = s.userid JOIN pg_database d ON d.oid = s.dbid "
+                  "WHERE d.datname = 'clinic_logs') TO STDOUT WITH (FORMAT csv, HEADER)")
+    (tmp_path / "pgss.csv").write_text("\n".join("|".join(r) for r in rows) + "\n")  # psql -F| joined the csv
+    for name in ("pg", "pg.csv", "pg.json"):
+        shutil.copy(pg.data / "log" / name, tmp_path / name.replace("pg", "server", 1))
+    (tmp_path / "schema.sql").write_text(SCHEMA)
+    (tmp_path / "tenantlint.yaml").write_text("tenant_columns: [practice_id]\n")
+
+    def judged(name: str, *extra: str) -> list[tuple]:
+        proc = run_cli("logs", name, "--schema", "schema.sql", "--prefix", PREFIX, "--format", "json", *extra,
+                       cwd=tmp_path)
+        assert proc.returncode == 1, proc.stderr
+        report = json.loads(proc.stdout)
+        return sorted((f["rule"], f["log"]["count"], f["log"]["users"]) for f in report["findings"]), report
+
+    expected = [("bulk-export", 1, ["logapp"]), ("missing-tenant-filter", 2, ["logapp"]),
+                ("unscoped-write", 1, ["logapp"])]
+    for name in ("server", "server.csv", "server.json"):
+        found, report = judged(name)
+        assert found == expected, name
+        assert report["errors"] == [], name
+    found, report = judged("pgss.csv", "--input-format", "pgss")
+    assert found == expected
+    bulk = next(f for f in report["findings"] if f["rule"] == "missing-tenant-filter")
+    assert bulk["log"]["rows"] == 6  # three patients, read twice
