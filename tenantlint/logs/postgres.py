@@ -3,7 +3,7 @@
 A line is ``<prefix><LEVEL>:  <message>``; what tenantlint reads are the statements
 (``log_statement``: ``statement: ...``; ``log_min_duration_statement``: ``duration: 1.2 ms
 statement: ...``; the extended protocol's ``execute <name>: ...``, whose ``DETAIL:
-parameters: $1 = '5'`` line follows). A statement continues on the lines that start with a
+parameters: $1 = '5'`` line follows; pgaudit's ``AUDIT: SESSION,...``). A statement continues on the lines that start with a
 tab. The prefix is given as PostgreSQL writes it in ``log_line_prefix`` (``%m [%p] %q%u@%d ``)
 and turned into a pattern that captures the user, database, application, client host
 and session, the actors of a statement.
@@ -142,8 +142,8 @@ def _stderr(path: str, lines: Iterator[str], prefix: str, stats: ReadStats) -> I
         if entry["level"] == "DETAIL" and message.startswith("parameters:") and current is not None:
             current.parameters.update({f"${n}": v for n, v in _PARAMETER.findall(message)})
             continue
-        statement = _STATEMENT.match(message) if entry["level"] == "LOG" else None
-        if statement is None:
+        sql = statement_text(message) if entry["level"] == "LOG" else None
+        if sql is None:
             continue
         if current is not None:
             stats.statements += 1
@@ -152,7 +152,7 @@ def _stderr(path: str, lines: Iterator[str], prefix: str, stats: ReadStats) -> I
         actor = {key: fields[code] for key, code in (("user", "u"), ("database", "d"), ("application", "a"),
                                                      ("host", "h"), ("session", "c"), ("pid", "p"))
                  if fields.get(code)}
-        current = LogStatement(statement["sql"], path, number, fields.get("m") or fields.get("t"), actor)
+        current = LogStatement(sql, path, number, fields.get("m") or fields.get("t"), actor)
     if current is not None:
         stats.statements += 1
         yield current
@@ -196,13 +196,34 @@ def _jsonlog(path: str, lines: Iterator[str], stats: ReadStats) -> Iterator[LogS
                             "host": record.get("remote_host"), "pid": record.get("pid")}, stats)
 
 
+def statement_text(message: str) -> str | None:
+    """The SQL of a LOG message that reports a statement: ``statement: ...``, ``duration:
+    ... statement: ...``, ``execute <name>: ...``, or a pgaudit ``AUDIT: SESSION,...`` line
+    (one per statement with ``pgaudit.log_relation`` off, its default; with it on, a
+    statement counts once per relation it names).
+
+    >>> statement_text('AUDIT: SESSION,3,1,READ,SELECT,,,"SELECT a, b FROM t",<not logged>')
+    'SELECT a, b FROM t'
+    >>> statement_text("checkpoint starting: time") is None
+    True
+    """
+    if message.startswith("AUDIT: "):
+        try:
+            fields = next(csv.reader([message[7:]]))
+        except (csv.Error, StopIteration):
+            return None
+        return fields[7] if len(fields) >= 8 and fields[0] in ("SESSION", "OBJECT") and fields[7] else None
+    statement = _STATEMENT.match(message)
+    return statement["sql"] if statement else None
+
+
 def _record(path, line, level, message, detail, time, actor, stats) -> Iterator[LogStatement]:
     """A structured log entry (csvlog, jsonlog): a statement, with its parameters, or nothing."""
-    statement = _STATEMENT.match(message) if level == "LOG" else None
-    if statement is None:
+    sql = statement_text(message) if level == "LOG" else None
+    if sql is None:
         return
     stats.statements += 1
-    yield LogStatement(statement["sql"], path, line, time, {k: str(v) for k, v in actor.items() if v},
+    yield LogStatement(sql, path, line, time, {k: str(v) for k, v in actor.items() if v},
                        {f"${n}": v for n, v in _PARAMETER.findall(detail)} if detail.startswith("parameters:") else {})
 
 

@@ -91,10 +91,14 @@ def postgres():
     yield from _server()
 
 
+_PGAUDIT = ",pgaudit" if any(glob.glob("/usr/lib/postgresql/*/lib/pgaudit.so")) else ""
+
+
 @pytest.fixture(scope="session")
 def logging_postgres():
     """A server that writes stderr, csvlog and jsonlog logs of every statement (its ``data``
     folder's ``log/pg.log``, ``.csv``, ``.json``) and keeps pg_stat_statements."""
     yield from _server("-c logging_collector=on -c log_destination=stderr,csvlog,jsonlog -c log_directory=log "
-                       "-c log_filename=pg -c log_statement=all -c shared_preload_libraries=pg_stat_statements "
+                       "-c log_filename=pg -c log_statement=all "
+                       f"-c shared_preload_libraries=pg_stat_statements{_PGAUDIT} "
                        "-c log_line_prefix='%m [%p] %q%u@%d ' -c log_min_messages=warning")

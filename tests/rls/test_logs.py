@@ -9,7 +9,10 @@ read, the unscoped update and the COPY are reported at their lines, with their c
 from __future__ import annotations
 
 import json
+import os
 import shutil
+
+import pytest
 
 from tests.conftest import run_cli
 
@@ -113,3 +116,31 @@ def test_the_same_workload_in_stderr_csvlog_jsonlog_and_pg_stat_statements(loggi
     assert found == expected
     bulk = next(f for f in report["findings"] if f["rule"] == "missing-tenant-filter")
     assert bulk["log"]["rows"] == 6  # three patients, read twice
+
+
+def test_pgaudit_session_lines(logging_postgres, tmp_path):
+    """pgaudit (installed by .ci/run): a role audited with pgaudit.log = 'read, write' and no
+    log_statement; its AUDIT lines give the same findings."""
+    pg = logging_postgres
+    if not (pg.bin_dir.parent / "lib" / "pgaudit.so").exists():
+        if os.environ.get("CI"):
+            pytest.fail("pgaudit is not installed though CI is set (.ci/run installs postgresql-15-pgaudit)")
+        pytest.skip("pgaudit is not installed (apt-get install postgresql-15-pgaudit)")
+    pg.sql("CREATE ROLE auditapp LOGIN; CREATE DATABASE clinic_audit OWNER auditapp;")
+    pg.sql(SCHEMA + "INSERT INTO practices VALUES (1, 'north'), (2, 'south');", db="clinic_audit", user="auditapp")
+    pg.sql("ALTER ROLE auditapp SET log_statement = 'none'; ALTER ROLE auditapp SET pgaudit.log = 'read, write';")
+    for statement in WORKLOAD:
+        pg.sql(statement + ";", user="auditapp", db="clinic_audit")
+    log = pg.data / "log" / "pg"
+    audit_lines = [line for line in log.read_text().splitlines()
+                   if "auditapp@clinic_audit" in line and "AUDIT: SESSION" in line]
+    assert len(audit_lines) == len(WORKLOAD)  # one line per statement, none from log_statement
+    (tmp_path / "audit.log").write_text("\n".join(audit_lines) + "\n")
+    (tmp_path / "schema.sql").write_text(SCHEMA)
+    (tmp_path / "tenantlint.yaml").write_text("tenant_columns: [practice_id]\n")
+    proc = run_cli("logs", "audit.log", "--schema", "schema.sql", "--prefix", PREFIX, "--format", "json",
+                   cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    found = sorted((f["rule"], f["log"]["users"][0]) for f in json.loads(proc.stdout)["findings"])
+    assert found == [("bulk-export", "auditapp"), ("missing-tenant-filter", "auditapp"),
+                     ("unscoped-write", "auditapp")]
