@@ -162,8 +162,9 @@ def _check_writable(path: str, option: str) -> None:
 @click.option("--schema", "schema", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="SQL file(s) declaring the tables (default: the project's schema, read from here).")
 @click.option("--prefix", default="%m [%p] ", show_default=True, help="The server's log_line_prefix (stderr logs).")
-@click.option("--input-format", "kind", type=click.Choice(["auto", "stderr", "csvlog", "jsonlog", "pgss"]),
-              default="auto", show_default=True, help="pgss: a pg_stat_statements export (CSV or JSON).")
+@click.option("--input-format", "kind", type=click.Choice(["auto", "stderr", "csvlog", "jsonlog", "pgss", "capture"]),
+              default="auto", show_default=True,
+              help="pgss: a pg_stat_statements export (CSV or JSON); capture: pytest --tenantlint-capture.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--fail-on", type=click.Choice(["error", "warning", "never"]), help="Lowest severity that fails.")
 def logs(files, config_path, schema, prefix, kind, fmt, fail_on):

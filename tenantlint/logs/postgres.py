@@ -24,7 +24,10 @@ import json
 import re
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterator
+
+from tenantlint.discover import display_path
 
 DEFAULT_PREFIX = "%m [%p] "  # PostgreSQL 15's default log_line_prefix
 # What each escape of log_line_prefix matches; named groups are the fields an actor is made of.
@@ -87,7 +90,7 @@ class ReadStats:
     unrecognised: int = 0  # lines that are neither an entry with this prefix nor a continuation
 
 
-FORMATS = ("stderr", "csvlog", "jsonlog", "pgss")
+FORMATS = ("stderr", "csvlog", "jsonlog", "pgss", "capture")
 
 
 def read_statements(path: str, prefix: str = DEFAULT_PREFIX, stats: ReadStats | None = None,
@@ -108,6 +111,8 @@ def read_statements(path: str, prefix: str = DEFAULT_PREFIX, stats: ReadStats | 
         yield from _jsonlog(path, lines, stats)
     elif kind == "pgss":
         yield from _pg_stat_statements(path, lines, stats)
+    elif kind == "capture":
+        yield from _captured(path, lines, stats)
     else:
         yield from _stderr(path, lines, prefix, stats)
 
@@ -115,6 +120,8 @@ def read_statements(path: str, prefix: str = DEFAULT_PREFIX, stats: ReadStats | 
 def _detect(path: str, first: str) -> str:
     name = path.removesuffix(".gz")
     head = first.lstrip("\ufeff").strip()
+    if head.startswith("{") and '"sql"' in head and '"test"' in head:
+        return "capture"
     if head.startswith("[") or (head.startswith("{") and '"calls"' in head):
         return "pgss"
     if head.startswith("{"):
@@ -254,6 +261,27 @@ def _pg_stat_statements(path: str, lines: Iterator[str], stats: ReadStats) -> It
         user = low.get("rolname") or low.get("user") or low.get("username") or low.get("userid")
         yield LogStatement(str(sql), path, number, None, {"user": str(user)} if user else {},
                            calls=_int(low.get("calls"), 1), rows=_int(low.get("rows"), None))
+
+
+def _captured(path: str, lines: Iterator[str], stats: ReadStats) -> Iterator[LogStatement]:
+    """``pytest --tenantlint-capture`` lines (:mod:`tenantlint.capture`): each statement at the
+    project line that issued it, its test as the actor."""
+    for number, text in enumerate(lines, 1):
+        stats.lines += 1
+        try:
+            record = json.loads(text)
+        except ValueError:
+            record = None
+        if not isinstance(record, dict) or not isinstance(record.get("sql"), str):
+            stats.unrecognised += 1
+            continue
+        stats.statements += 1
+        where, line = record.get("path"), record.get("line")
+        located = isinstance(where, str) and isinstance(line, int)
+        if located:
+            where = display_path(Path(where))
+        yield LogStatement(record["sql"], where if located else path, line if located else number, None,
+                           {"test": str(record["test"])} if record.get("test") else {})
 
 
 def _int(value, default):
