@@ -20,3 +20,11 @@ def test_text_report_shows_the_code_line_and_summary():
     assert lines[1] == "    SELECT name, phone, hiv_status FROM patients WHERE id = %(id)s;"
     assert lines[2] == "    ^"
     assert lines[-1].startswith("7 findings (5 error, 0 warning, 2 info); 2 files scanned")
+
+
+def test_scanning_the_examples_folder_uses_the_example_s_own_config():
+    """Issue 16: the parent folder used to be judged with the defaults (0 findings)."""
+    code, report = scan_json("examples", "--no-cache", cwd=ROOT)
+    assert code == 1
+    assert [(f["rule"], f["path"], f["line"]) for f in report["findings"]] == CLINIC_FINDINGS
+    assert report["summary"]["configs"] == ["examples/clinic/tenantlint.yaml"]
