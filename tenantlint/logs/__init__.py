@@ -2,7 +2,8 @@
 
 Static analysis cannot see SQL an ORM builds at run time, SQL from other services, or what
 an attacker with a stolen account ran. The server's log can. ``audit_logs`` reads PostgreSQL
-logs (:mod:`tenantlint.logs.postgres`: stderr, csvlog, jsonlog, a pg_stat_statements export), groups the statements by shape (literals and
+logs (:mod:`tenantlint.logs.postgres`: stderr, csvlog, jsonlog, pgaudit, a pg_stat_statements
+export, the capture plugin's lines), groups the statements by shape (literals and
 parameters out), judges each shape once with the scope analysis and policies of a scan,
 against the project's schema, and reports each finding with how often the shape ran,
 where it was first and last seen, and by whom (database users, applications).
@@ -23,7 +24,7 @@ from tenantlint.logs.postgres import DEFAULT_PREFIX, LogStatement, ReadStats, re
 _LITERAL = re.compile(r"'(?:[^']|'')*'|\$\d+|\b\d+(?:\.\d+)?\b")
 _SPACE = re.compile(r"\s+")
 MAX_SHAPES = 100_000  # distinct statement shapes kept; beyond, they are counted, not judged
-MAX_TENANTS_KEPT = 1_000  # tenant values remembered per actor: enough to count past any threshold
+MAX_TENANTS_KEPT = 1_000  # values remembered per actor or shape: enough to count past any threshold
 ACTOR_FIELDS = (("database_user", "user"), ("application", "application"), ("session", "session"))
 # sqlcommenter (OpenTelemetry) comments: /*route='%2Fdeals',user_id='42'*/
 _COMMENT = re.compile(r"/\*(?P<body>[^*]*?)\*/")
@@ -49,7 +50,7 @@ class Shape:
             self.rows = (self.rows or 0) + statement.rows
         self.last = (statement.path, statement.line)
         for key, into in (("user", self.users), ("application", self.applications), ("session", self.sessions)):
-            if statement.actor.get(key):
+            if statement.actor.get(key) and len(into) < MAX_TENANTS_KEPT:  # memory bounded on any log
                 into.add(statement.actor[key])
 
     def summary(self) -> dict:
@@ -229,6 +230,10 @@ def audit_logs(paths: list[str], *, cwd: Path | None = None, config_path: str | 
                                   f"{run['last_seen']})"}
             found.append(finding)
     errors = [e for facts in logged for e in facts["errors"]]
+    if audit.dropped:
+        errors.append({"path": ", ".join(paths), "line": 0, "kind": "limit",
+                       "message": f"{audit.dropped} statements of more than {MAX_SHAPES} distinct shapes were "
+                                  "counted but not judged"})
     if audit.stats.unrecognised:
         errors.append({"path": ", ".join(paths), "line": 0, "kind": "read",
                        "message": f"{audit.stats.unrecognised} of {audit.stats.lines} lines do not match the "

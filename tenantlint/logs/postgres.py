@@ -1,4 +1,8 @@
-"""PostgreSQL ``stderr`` logs, as statements: one pass, bounded memory, any log_line_prefix.
+"""PostgreSQL logs, as statements: one pass, bounded memory, any log_line_prefix.
+
+Read: ``stderr`` logs, ``csvlog`` and ``jsonlog`` (the logging collector's), a
+pg_stat_statements export, and the JSON lines of the pytest capture plugin
+(:mod:`tenantlint.capture`).
 
 A line is ``<prefix><LEVEL>:  <message>``; what tenantlint reads are the statements
 (``log_statement``: ``statement: ...``; ``log_min_duration_statement``: ``duration: 1.2 ms
