@@ -94,11 +94,19 @@ def _configs_below(folder: Path) -> list[Path]:
             continue
         names = set(filenames)
         chosen = next((base / n for n in CONFIG_FILE_NAMES if n in names), None)
-        if chosen is None and "pyproject.toml" in names and b"[tool.tenantlint" in (base / "pyproject.toml").read_bytes():
+        if chosen is None and "pyproject.toml" in names and _has_our_table(base / "pyproject.toml"):
             chosen = base / "pyproject.toml"
         if chosen is not None:
             found.append(chosen)
     return found
+
+
+def _has_our_table(pyproject: Path) -> bool:
+    """A cheap look for ``[tool.tenantlint]`` (the file is parsed only if it has one)."""
+    try:
+        return b"[tool.tenantlint" in pyproject.read_bytes()
+    except OSError:
+        return False
 
 
 def project_root(config: Config, cwd: Path) -> Path | None:

@@ -30,3 +30,18 @@ def case_id(path: Path) -> str:
         if root in path.parents:
             return f"{root.name}/{path.relative_to(root).as_posix()}"
     return path.name
+
+
+def representative_cases() -> list[Path]:
+    """The largest case of each family (a folder of fixtures, the examples, the dev-cases):
+    the checks that run each case twice cover every extractor without scanning all of them."""
+    families: dict[Path, Path] = {}
+    for case in case_dirs():
+        family = next((case.parents[i] for i in range(len(case.parents)) if case.parents[i] in ROOTS), case)
+        key = case.relative_to(family).parts[0] if family != case and len(case.relative_to(family).parts) > 1 \
+            else family
+        size = sum(1 for p in case.rglob("*") if p.suffix in (".py", ".sql"))
+        best = families.get(key)
+        if best is None or size > sum(1 for p in best.rglob("*") if p.suffix in (".py", ".sql")):
+            families[key] = case
+    return sorted(families.values())
