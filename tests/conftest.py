@@ -10,6 +10,16 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 SHARED = ROOT.parent / "shared"
 
+def pytest_configure(config):
+    """Byte-compile tenantlint once, before the workers start: hundreds of tests run the real
+    command line in a child process, and with PYTHONDONTWRITEBYTECODE set (or an editable
+    install never imported yet) each child would compile every module again (0.3 s each)."""
+    if not hasattr(config, "workerinput"):  # the controller only, not each xdist worker
+        import compileall
+
+        compileall.compile_dir(str(ROOT / "tenantlint"), quiet=1)
+
+
 # (rule, path, line) of the bundled example, scanned from the repository root.
 CLINIC_FINDINGS = [
     ("missing-tenant-filter", "examples/clinic/queries.sql", 17),
