@@ -161,13 +161,15 @@ def _check_writable(path: str, option: str) -> None:
 @click.option("--config", "config_path", type=click.Path(), help="Config file (default: nearest tenantlint.yaml).")
 @click.option("--schema", "schema", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="SQL file(s) declaring the tables (default: the project's schema, read from here).")
+@click.option("--dsn", metavar="URL", help="Read the schema and row-level security from this database (read-only; "
+                                          "needs tenantlint[postgres]).")
 @click.option("--prefix", default="%m [%p] ", show_default=True, help="The server's log_line_prefix (stderr logs).")
 @click.option("--input-format", "kind", type=click.Choice(["auto", "stderr", "csvlog", "jsonlog", "pgss", "capture"]),
               default="auto", show_default=True,
               help="pgss: a pg_stat_statements export (CSV or JSON); capture: pytest --tenantlint-capture.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--fail-on", type=click.Choice(["error", "warning", "never"]), help="Lowest severity that fails.")
-def logs(files, config_path, schema, prefix, kind, fmt, fail_on):
+def logs(files, config_path, schema, dsn, prefix, kind, fmt, fail_on):
     """Judge the statements of PostgreSQL logs (FILES; - for stdin, .gz read as is)."""
     from tenantlint.logs import audit_logs
     from tenantlint.report import render
@@ -178,7 +180,7 @@ def logs(files, config_path, schema, prefix, kind, fmt, fail_on):
 
             raise UsageError(f"log file not found: {path}")
     result = audit_logs(list(files), config_path=config_path, schema=schema, prefix=prefix, fail_on=fail_on,
-                        kind=kind)
+                        kind=kind, dsn=dsn)
     click.echo(render(result, fmt), nl=False)
     return EXIT_FINDINGS if result.failed else EXIT_OK
 

@@ -184,12 +184,20 @@ def log_facts(audit: LogAudit, config: Config) -> list[dict]:
 _SETUP = re.compile(r"\s*(CREATE|DROP|PRAGMA|SAVEPOINT|RELEASE|BEGIN|COMMIT|ROLLBACK)\b", re.I)
 
 
-def schema_facts(config: Config, cwd: Path, schema_files: list[str]) -> list[dict]:
-    """Tables (and sensitive fields) the log's statements are judged against: the given
-    ``.sql`` files, else the project's schema (DDL, Django and SQLAlchemy models). Only
-    the declarations: the project's own queries are a scan's business."""
+def schema_facts(config: Config, cwd: Path, schema_files: list[str], dsn: str | None = None) -> list[dict]:
+    """Tables (and sensitive fields) the log's statements are judged against: the live
+    database at ``dsn`` (read-only), the given ``.sql`` files, else the project's schema
+    (DDL, Django and SQLAlchemy models). Only the declarations: the project's own queries
+    are a scan's business."""
     from tenantlint.discover import discover
     from tenantlint.extract.runner import extract_files
+
+    if dsn:
+        from tenantlint.extract.sql import extract_sql
+        from tenantlint.logs.catalog import catalog_sql
+
+        facts = extract_sql("<database>", catalog_sql(dsn).encode(), config)
+        return [{**facts, "queries": []}]
 
     files = [cwd / f for f in schema_files] if schema_files else discover(["."], config, cwd=cwd).files
     facts, _errors = extract_files(files, cwd, config, jobs=1)
@@ -198,7 +206,7 @@ def schema_facts(config: Config, cwd: Path, schema_files: list[str]) -> list[dic
 
 def audit_logs(paths: list[str], *, cwd: Path | None = None, config_path: str | None = None,
                schema: list[str] = (), prefix: str = DEFAULT_PREFIX, fail_on: str | None = None,
-               kind: str = "auto"):
+               kind: str = "auto", dsn: str | None = None):
     """Findings about the statements of the logs at ``paths`` (a :class:`tenantlint.scan.ScanResult`
     whose findings carry ``origin: "log"`` and ``log``: count, first and last seen, users,
     applications)."""
@@ -213,7 +221,7 @@ def audit_logs(paths: list[str], *, cwd: Path | None = None, config_path: str | 
     config = load_config(config_path, start=cwd)
     audit = read_shapes(paths, prefix, config.tenant_columns, kind)
     logged = log_facts(audit, config)
-    document = link(schema_facts(config, cwd, list(schema)) + logged, config)
+    document = link(schema_facts(config, cwd, list(schema), dsn) + logged, config)
     document["actors"] = [actor.summary() for actor in audit.actors.values()]
     violations = [v for v in evaluate(document, config, load_policy_dirs(config)) if not v.get("exempted")]
     runs = {(q["path"], q["line"]): q["log"] for q in document["queries"] if q.get("log")}

@@ -144,3 +144,24 @@ def test_pgaudit_session_lines(logging_postgres, tmp_path):
     found = sorted((f["rule"], f["log"]["users"][0]) for f in json.loads(proc.stdout)["findings"])
     assert found == [("bulk-export", "auditapp"), ("missing-tenant-filter", "auditapp"),
                      ("unscoped-write", "auditapp")]
+
+
+def test_the_schema_and_rls_read_from_the_live_database(postgres, tmp_path):
+    """--dsn reads tables, foreign keys and row-level security from the catalog, read-only:
+    with notes protected by a forced policy pinning practice_id, the unscoped UPDATE of notes
+    in the log is scoped by RLS and not reported; the rest is as with --schema."""
+    postgres.sql("CREATE ROLE dsnapp LOGIN; CREATE DATABASE clinic_dsn OWNER dsnapp;")
+    postgres.sql(SCHEMA + "ALTER TABLE notes ENABLE ROW LEVEL SECURITY; ALTER TABLE notes FORCE ROW LEVEL SECURITY;"
+                 "CREATE POLICY notes_practice ON notes USING "
+                 "(practice_id = current_setting('app.practice_id')::bigint);", db="clinic_dsn", user="dsnapp")
+    log = tmp_path / "pg.log"
+    log.write_text("".join(f"2026-03-02 10:00:0{i}.000 UTC [9] dsnapp@clinic_dsn LOG:  statement: {s}\n"
+                           for i, s in enumerate(WORKLOAD)))
+    (tmp_path / "tenantlint.yaml").write_text("tenant_columns: [practice_id]\n")
+    dsn = f"postgresql://dsnapp@127.0.0.1:{postgres.port}/clinic_dsn"
+    proc = run_cli("logs", "pg.log", "--dsn", dsn, "--prefix", PREFIX, "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    found = sorted((f["rule"], f["line"]) for f in json.loads(proc.stdout)["findings"])
+    assert found == [("bulk-export", 5), ("missing-tenant-filter", 3)]  # the UPDATE of notes (line 4): RLS
+    bad = run_cli("logs", "pg.log", "--dsn", f"postgresql://dsnapp@127.0.0.1:{postgres.port}/nowhere", cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stderr.startswith("tenantlint: error: --dsn: cannot read the database's catalog")
