@@ -174,11 +174,6 @@ def logs(files, config_path, schema, dsn, prefix, kind, fmt, fail_on):
     from tenantlint.logs import audit_logs
     from tenantlint.report import render
 
-    for path in files:
-        if path != "-" and not __import__("os").path.isfile(path):
-            from tenantlint.errors import UsageError
-
-            raise UsageError(f"log file not found: {path}")
     result = audit_logs(list(files), config_path=config_path, schema=schema, prefix=prefix, fail_on=fail_on,
                         kind=kind, dsn=dsn)
     click.echo(render(result, fmt), nl=False)
@@ -191,28 +186,11 @@ def logs(files, config_path, schema, dsn, prefix, kind, fmt, fail_on):
 @click.option("--force", is_flag=True, help="Overwrite an existing tenantlint.yaml.")
 def init(path, pyproject, force):
     """Propose a config from PATH's schema (DDL, Django and SQLAlchemy models) and write it."""
-    from pathlib import Path
+    from tenantlint.infer import init_project
 
-    from tenantlint.config import Config
-    from tenantlint.errors import UsageError
-    from tenantlint.infer import infer, render_toml, render_yaml
-    from tenantlint.scan import scan as run_scan
-
-    folder = Path(path)
-    target = folder / ("pyproject.toml" if pyproject else "tenantlint.yaml")
-    if pyproject and target.is_file() and "[tool.tenantlint]" in target.read_text(encoding="utf-8"):
-        raise UsageError(f"{target} already has a [tool.tenantlint] table: edit it, or remove it and run init again")
-    if not pyproject and target.exists() and not force:
-        raise UsageError(f"{target} exists: run with --force to replace it")
-    result = run_scan(["."], cwd=folder.resolve(), config=Config(tenant_columns=(), tenant_columns_defaulted=False))
-    proposal = infer(result.document["tables"])
-    for reason in proposal.reasons:
+    target, reasons = init_project(path, pyproject=pyproject, force=force)
+    for reason in reasons:
         click.echo(f"  {reason}")
-    if pyproject:
-        existing = target.read_text(encoding="utf-8") if target.is_file() else ""
-        target.write_text(existing + render_toml(proposal), encoding="utf-8")
-    else:
-        target.write_text(render_yaml(proposal), encoding="utf-8")
     click.echo(f"tenantlint: wrote {target}; check it, then run tenantlint scan {path}")
     return EXIT_OK
 

@@ -160,6 +160,32 @@ def inferred_config(tables: dict, config):
         tenant_columns_defaulted=False, inferred=tuple(proposal.reasons))
 
 
+def init_project(path, pyproject: bool = False, force: bool = False):
+    """``tenantlint init``: scan ``path``'s schema, write the proposal (``tenantlint.yaml``, or
+    a ``[tool.tenantlint]`` table appended to ``pyproject.toml``), return (file, reasons).
+    Never overwrites: an existing file (without ``force``) or table is a UsageError."""
+    from pathlib import Path
+
+    from tenantlint.config import Config
+    from tenantlint.errors import UsageError
+    from tenantlint.scan import scan
+
+    folder = Path(path)
+    target = folder / ("pyproject.toml" if pyproject else "tenantlint.yaml")
+    if pyproject and target.is_file() and "[tool.tenantlint]" in target.read_text(encoding="utf-8"):
+        raise UsageError(f"{target} already has a [tool.tenantlint] table: edit it, or remove it and run init again")
+    if not pyproject and target.exists() and not force:
+        raise UsageError(f"{target} exists: run with --force to replace it")
+    result = scan(["."], cwd=folder.resolve(), config=Config(tenant_columns=(), tenant_columns_defaulted=False))
+    proposal = infer(result.document["tables"])
+    if pyproject:
+        existing = target.read_text(encoding="utf-8") if target.is_file() else ""
+        target.write_text(existing + render_toml(proposal), encoding="utf-8")
+    else:
+        target.write_text(render_yaml(proposal), encoding="utf-8")
+    return target, proposal.reasons
+
+
 def render_yaml(proposal: Proposal) -> str:
     """``tenantlint.yaml`` text with the reasons as comments."""
     lines = ["# Proposed by `tenantlint init` from the project's schema; check it, then commit it.", "#"]

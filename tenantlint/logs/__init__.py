@@ -212,12 +212,16 @@ def audit_logs(paths: list[str], *, cwd: Path | None = None, config_path: str | 
     applications)."""
     from tenantlint.config import load_config
     from tenantlint.discover import display_path
+    from tenantlint.errors import UsageError
     from tenantlint.engine import evaluate, load_policy_dirs
     from tenantlint.findings import findings as build_findings
     from tenantlint.program.link import link
     from tenantlint.scan import ScanResult
 
     cwd = (cwd or Path.cwd()).resolve()
+    missing = [p for p in paths if p != "-" and not (cwd / p).is_file()]
+    if missing:
+        raise UsageError(f"log file not found: {missing[0]}")
     config = load_config(config_path, start=cwd)
     audit = read_shapes(paths, prefix, config.tenant_columns, kind)
     logged = log_facts(audit, config)
