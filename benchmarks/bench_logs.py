@@ -47,7 +47,8 @@ def write_log(path: Path, size: int) -> int:
             sql = SHAPES[count % len(SHAPES)].format(p=p, i=i)
             if count % 97 == 0:
                 sql = sql.replace(" FROM ", "\n\tFROM ", 1)
-            line = f"2026-03-02 10:{count // 60000 % 60:02d}:{count // 1000 % 60:02d}.{count % 1000:03d} UTC [{4000 + count % 50}] app@clinic LOG:  statement: {sql}\n"
+            stamp = f"2026-03-02 10:{count // 60000 % 60:02d}:{count // 1000 % 60:02d}.{count % 1000:03d} UTC"
+            line = f"{stamp} [{4000 + count % 50}] app@clinic LOG:  statement: {sql}\n"
             out.write(line)
             written += len(line)
             count += 1
