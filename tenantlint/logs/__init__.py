@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 from tenantlint.config import Config
 from tenantlint.logs.postgres import DEFAULT_PREFIX, LogStatement, ReadStats, read_statements
@@ -28,7 +29,7 @@ MAX_TENANTS_KEPT = 1_000  # values remembered per actor or shape: enough to coun
 ACTOR_FIELDS = (("database_user", "user"), ("application", "application"), ("session", "session"))
 # sqlcommenter (OpenTelemetry) comments: /*route='%2Fdeals',user_id='42'*/
 _COMMENT = re.compile(r"/\*(?P<body>[^*]*?)\*/")
-_COMMENT_FIELD = re.compile(r"(\w+)='([^']*)'")
+_COMMENT_FIELD = re.compile(r"([\w.]+)='([^']*)'")
 
 
 @dataclass
@@ -43,6 +44,8 @@ class Shape:
     applications: set = field(default_factory=set)
     sessions: set = field(default_factory=set)
     rows: int | None = None  # where the input counts them (pg_stat_statements)
+    routes: set = field(default_factory=set)  # sqlcommenter route='...'
+    code: set = field(default_factory=set)  # sqlcommenter code.filepath / code.lineno: (path, line)
 
     def add(self, statement: LogStatement) -> None:
         self.count += statement.calls
@@ -52,12 +55,20 @@ class Shape:
         for key, into in (("user", self.users), ("application", self.applications), ("session", self.sessions)):
             if statement.actor.get(key) and len(into) < MAX_TENANTS_KEPT:  # memory bounded on any log
                 into.add(statement.actor[key])
+        comment = _comment_fields(statement.sql)
+        if comment.get("route") and len(self.routes) < MAX_TENANTS_KEPT:
+            self.routes.add(unquote(comment["route"]))
+        where, line = comment.get("code.filepath"), comment.get("code.lineno")
+        if where and line and line.isdigit() and len(self.code) < MAX_TENANTS_KEPT:
+            self.code.add((unquote(where), int(line)))
 
     def summary(self) -> dict:
         return {"count": self.count, "first_seen": f"{self.first[0]}:{self.first[1]}",
                 "last_seen": f"{self.last[0]}:{self.last[1]}", "users": sorted(self.users),
                 "applications": sorted(self.applications), "sessions": len(self.sessions),
-                **({"rows": self.rows} if self.rows is not None else {})}
+                **({"rows": self.rows} if self.rows is not None else {}),
+                **({"routes": sorted(self.routes)} if self.routes else {}),
+                **({"code": [f"{p}:{n}" for p, n in sorted(self.code)]} if self.code else {})}
 
 
 @dataclass
@@ -115,16 +126,20 @@ def tenant_values(sql: str, columns: tuple[str, ...], parameters: dict) -> set[s
 _VALUE = r"'(?:[^']|'')*'|\$\d+|-?\d+"
 
 
+def _comment_fields(sql: str) -> dict[str, str]:
+    """The key='value' fields of a statement's sqlcommenter comment (values still URL-quoted)."""
+    comment = _COMMENT.search(sql) if "/*" in sql else None
+    return dict(_COMMENT_FIELD.findall(comment["body"])) if comment else {}
+
+
 def _actors(statement: LogStatement) -> list[tuple[str, str]]:
     """(kind, name) of everyone behind a statement: the end user a sqlcommenter comment
     names, the database user, the application, the session."""
     found = []
-    comment = _COMMENT.search(statement.sql)
-    if comment:
-        fields = dict(_COMMENT_FIELD.findall(comment["body"]))
-        user = fields.get("user_id") or fields.get("user") or fields.get("enduser.id")
-        if user:
-            found.append(("end_user", user))
+    fields = _comment_fields(statement.sql)
+    user = fields.get("user_id") or fields.get("user") or fields.get("enduser.id")
+    if user:
+        found.append(("end_user", unquote(user)))
     for kind, key in ACTOR_FIELDS:
         if statement.actor.get(key):
             found.append((kind, statement.actor[key]))
@@ -235,6 +250,10 @@ def audit_logs(paths: list[str], *, cwd: Path | None = None, config_path: str | 
         if finding["rule"] == "cross-tenant-activity":
             found.append({**finding, "origin": "log", "suppressed": False})
         elif run is not None:
+            related = [{"path": p, "line": int(n), "message": "issued here (sqlcommenter)"}
+                       for p, _, n in (c.rpartition(":") for c in run.get("code", ()))]
+            if related:
+                finding["related"] = [*finding.get("related", []), *related]
             finding = {**finding, "origin": "log", "log": run, "suppressed": False,
                        "message": f"{finding['message']} (ran {run['count']} time{'s' if run['count'] != 1 else ''}"
                                   f"{', ' + str(run['rows']) + ' rows' if 'rows' in run else ''}"

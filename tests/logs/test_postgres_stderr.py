@@ -73,3 +73,15 @@ def test_gzip_and_stdin_are_read_as_is(tmp_path):
     assert rules == [("missing-tenant-filter", 2), ("unscoped-write", 5)]
     assert [(f["rule"], f["line"]) for f in json.loads(piped.stdout)["findings"]] == rules
     assert run_cli("logs", "missing.log", cwd=tmp_path).returncode == 2
+
+
+def test_sqlcommenter_routes_and_code_locations_link_a_finding_to_the_code(tmp_path):
+    (tmp_path / "tenantlint.yaml").write_text("tenant_columns: [practice_id]\n")
+    (tmp_path / "schema.sql").write_text("CREATE TABLE patients (id int, practice_id int, name text, phone text);\n")
+    log = ("2026-03-02 10:00:00.000 UTC [42] app@clinic LOG:  statement: SELECT name, phone FROM patients "
+           "/*code.filepath='app%2Fviews.py',code.lineno='31',route='%2Fpatients%2Fexport',user_id='7'*/\n")
+    (tmp_path / "pg.log").write_text(log)
+    proc = run_cli("logs", "pg.log", "--prefix", PREFIX, "--format", "json", cwd=tmp_path)
+    [finding] = json.loads(proc.stdout)["findings"]
+    assert finding["log"]["routes"] == ["/patients/export"] and finding["log"]["code"] == ["app/views.py:31"]
+    assert {"path": "app/views.py", "line": 31, "message": "issued here (sqlcommenter)"} in finding["related"]
