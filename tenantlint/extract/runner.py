@@ -9,6 +9,7 @@ order of ``files`` whatever the number of jobs: the output does not depend on it
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 from dataclasses import dataclass
@@ -156,7 +157,6 @@ def _extract_all(pending: list, config: Config, jobs: int, stats: RunStats, load
 def _extract_parallel(items: list[tuple[str, bytes]], config: Config, jobs: int, stats: RunStats) -> list[dict]:
     """Facts of ``items`` from ``jobs`` worker processes, in the order of ``items``."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
     chunks = _chunks(items, jobs * CHUNKS_PER_JOB)
@@ -166,20 +166,15 @@ def _extract_parallel(items: list[tuple[str, bytes]], config: Config, jobs: int,
     stats.workers = max(stats.workers, workers)
     results: list[dict | None] = [None] * len(items)
     try:
-        with ProcessPoolExecutor(max_workers=workers, initializer=_worker_start,
-                                 initargs=(os.getpid(), config.max_memory)) as pool:
-            try:
-                futures = [(chunk, pool.submit(_extract_chunk, [(rel, data) for _, rel, data in chunk], config))
-                           for chunk in chunks]
-                for chunk, future in futures:
-                    try:
-                        for (index, _, _), facts in zip(chunk, future.result(), strict=True):
-                            results[index] = facts
-                    except BrokenProcessPool:
-                        pass
-            except BaseException:  # Ctrl-C, SIGTERM: stop now, not after every chunk
-                _stop(pool)
-                raise
+        with _worker_pool(workers, config) as pool:
+            futures = [(chunk, pool.submit(_extract_chunk, [(rel, data) for _, rel, data in chunk], config))
+                       for chunk in chunks]
+            for chunk, future in futures:
+                try:
+                    for (index, _, _), facts in zip(chunk, future.result(), strict=True):
+                        results[index] = facts
+                except BrokenProcessPool:
+                    pass
     except BrokenProcessPool:
         pass
     left = [i for i, facts in enumerate(results) if facts is None]
@@ -187,6 +182,21 @@ def _extract_parallel(items: list[tuple[str, bytes]], config: Config, jobs: int,
         for i, facts in zip(left, _extract_one_by_one([items[i] for i in left], config), strict=True):
             results[i] = facts
     return results  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def _worker_pool(workers: int, config: Config):
+    """A pool of parser workers that die with the scan (:func:`_worker_start`); an interrupt
+    (Ctrl-C, SIGTERM) kills them at once instead of waiting for their chunks."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_start,
+                             initargs=(os.getpid(), config.max_memory)) as pool:
+        try:
+            yield pool
+        except BaseException:
+            _stop(pool)
+            raise
 
 
 def _worker_start(parent: int, max_memory: int) -> None:
@@ -264,25 +274,19 @@ def _extract_chunk(chunk: list[tuple[str, bytes]], config: Config) -> list[dict]
 def _extract_one_by_one(items: list[tuple[str, bytes]], config: Config) -> list[dict]:
     """After a worker died: one worker, one file per task, so that the file that kills a
     worker is known (the oldest unfinished task) and gets an error; the others go on."""
-    from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
     results: list[dict] = []
     while len(results) < len(items):
         rest = items[len(results):]
-        with ProcessPoolExecutor(max_workers=1, initializer=_worker_start,
-                                 initargs=(os.getpid(), config.max_memory)) as pool:
-            try:
-                futures = [pool.submit(_extract_chunk, [(rel, data)], config) for rel, data in rest]
-                for (rel, _), future in zip(rest, futures, strict=True):
-                    try:
-                        results.extend(future.result())
-                    except BrokenProcessPool:
-                        results.append(_crashed(rel))
-                        break
-            except BaseException:
-                _stop(pool)
-                raise
+        with _worker_pool(1, config) as pool:
+            futures = [pool.submit(_extract_chunk, [(rel, data)], config) for rel, data in rest]
+            for (rel, _), future in zip(rest, futures, strict=True):
+                try:
+                    results.extend(future.result())
+                except BrokenProcessPool:
+                    results.append(_crashed(rel))
+                    break
     return results
 
 
