@@ -118,9 +118,8 @@ def _exports(documents: list[dict]) -> str:
         f"{'protected: ' + _e(', '.join(r.get('auth') or [])) if r.get('authenticated') else 'NOT protected'}</td>"
         f"<td>{_e(', '.join(r.get('sensitive_columns') or []))}</td></tr>"
         for r in sorted(routes, key=lambda r: (bool(r.get("authenticated")), r.get("path") or "")))
-    return f"""<section id="exports"><h2>Export routes</h2>
-<table><thead><tr><th>route</th><th>handler</th><th>why an export</th><th>authentication</th>
-<th>sensitive columns</th></tr></thead><tbody>{rows}</tbody></table></section>"""
+    return _section("exports", "Export routes", ("route", "handler", "why an export", "authentication",
+                                                 "sensitive columns"), rows)
 
 
 def _sensitive(documents: list[dict]) -> str:
@@ -132,9 +131,13 @@ def _sensitive(documents: list[dict]) -> str:
         f"<td class='{'ok' if f.get('encrypted') else 'bad'}'>{'encrypted' if f.get('encrypted') else 'plain text'}</td>"
         f"<td>{_e(f.get('path'))}:{f.get('line')}</td></tr>"
         for f in sorted(fields, key=lambda f: (bool(f.get("encrypted")), f.get("table") or "")))
-    return f"""<section id="sensitive"><h2>Sensitive fields</h2>
-<table><thead><tr><th>column</th><th>type</th><th>stored</th><th>declared at</th></tr></thead>
-<tbody>{rows}</tbody></table></section>"""
+    return _section("sensitive", "Sensitive fields", ("column", "type", "stored", "declared at"), rows)
+
+
+def _section(anchor: str, title: str, headers: tuple[str, ...], rows: str) -> str:
+    head = "".join(f"<th>{h}</th>" for h in headers)
+    return (f'<section id="{anchor}"><h2>{title}</h2>\n<table><thead><tr>{head}</tr></thead>'
+            f"<tbody>{rows}</tbody></table></section>")
 
 
 def _findings(findings: list[dict], explanations: dict[str, str], sources) -> str:
