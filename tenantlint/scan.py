@@ -23,7 +23,7 @@ from tenantlint.findings import SEVERITY_ORDER, findings as build_findings
 from tenantlint.gate.gitdiff import changes as changed_lines
 from tenantlint.infer import inferred_config
 from tenantlint.program.config_check import config_warnings
-from tenantlint.program.link import link
+from tenantlint.program.link import link, linked_tables
 from tenantlint.gate.selection import RuleSelection
 from tenantlint.project import (
     Project, anchor, console_scripts, context_files, find_projects, project_root, security_files,
@@ -254,7 +254,7 @@ def _analyse(group: Project, cwd: Path, selection: RuleSelection, *, jobs, cache
     all_facts, extract_errors = extract_files(files.files + context + security, cwd, config,
                                               jobs=jobs or default_jobs(), cache_dir=cache_dir, digests=digests)
     if config.source is None and config.tenant_columns_defaulted:  # no config: ask the schema
-        inferred = inferred_config(link(all_facts, config)["tables"], config)
+        inferred = inferred_config(linked_tables(all_facts, config), config)
         if inferred is not None:
             config = inferred  # the facts depend on the tenant columns: extract again (cached by config)
             all_facts, extract_errors = extract_files(files.files + context + security, cwd, config,

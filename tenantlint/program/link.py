@@ -90,6 +90,12 @@ def _apply_runtime(ref: dict, verdict) -> None:
         ref["current_tenant"] = True
 
 
+def linked_tables(files: list[dict], config: Config) -> dict[str, dict]:
+    """The document's ``tables`` alone (models resolved), without the whole-program stage:
+    what inferring a config from the schema needs."""
+    return _tables(files, _models(files), config)
+
+
 def _reached_from(focus: set[str], queries: list[dict], graph: CallGraph) -> list[dict]:
     """The queries of the ``focus`` files, and those in functions their functions call, at
     any depth: a finding sits at a call in the outermost function of a path to the query,
