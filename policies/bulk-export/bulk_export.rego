@@ -11,7 +11,10 @@
 #   `unscoped-lookup`, and an unscoped write `unscoped-write`, whatever the
 #   function is called. The message says what made the query an export ("rows
 #   reach csv.writer at line 12", "COPY ... TO") and names the sensitive columns
-#   that leave with the rows.
+#   that leave with the rows. In a database log (`tenantlint logs`) whose input
+#   counts rows (a pg_stat_statements export), an unscoped read that returned at
+#   least `large_read_rows` rows per run (option, default 1,000) is a bulk export
+#   too.
 #
 #   ## Why is this bad?
 #   An export writes rows outside the database, into a file, a download or a
@@ -50,13 +53,30 @@ import rego.v1
 
 import data.tenantlint.lib
 
-violations := [v |
+violations := array.concat(exports, large_log_reads)
+
+exports := [v |
 	some query in input.queries
 	some ref in query.refs
 	ref.use == "export"
 	lib.unscoped(ref)
 	some site in lib.open_sites(query)
 	v := lib.site_violation("bulk-export", query, ref, site, export_message(query, ref))
+]
+
+# A database log's unscoped read that returned at least large_read_rows rows per run.
+large_log_reads := [v |
+	some query in input.queries
+	lib.large_log_read(query)
+	some ref in query.refs
+	ref.use == "read"
+	lib.unscoped(ref)
+	some site in lib.open_sites(query)
+	v := lib.site_violation("bulk-export", query, ref, site, concat("", [
+		lib.subject(ref), " was read in bulk (", format_int(query.log.rows, 10), " rows in ",
+		format_int(query.log.count, 10), " runs) without a tenant filter", lib.tenant_column_hint(ref),
+		columns_hint(ref), ": every tenant's rows left the database", lib.ref_note(ref),
+	]))
 ]
 
 export_message(query, ref) := concat("", [

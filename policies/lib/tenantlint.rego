@@ -109,6 +109,17 @@ chosen_key(site) if object.get(site, "key", "none") != "none"
 
 chosen_key(site) if object.get(site, "context", "alone") == "alone"
 
+# A read in a database log that returned many rows per run (a pg_stat_statements export
+# counts them): the dump it was, which bulk-export reports (its option large_read_rows,
+# default 1,000) and missing-tenant-filter leaves to it.
+large_log_read(query) if {
+	enabled("bulk-export")
+	rows := object.get(object.get(query, "log", {}), "rows", null)
+	is_number(rows)
+	limit := object.get(object.get(rule_settings("bulk-export"), "options", {}), "large_read_rows", 1000)
+	rows / max([object.get(query.log, "count", 1), 1]) >= limit
+}
+
 alone_site(query) := {
 	"path": query.path, "line": query.line, "column": object.get(query, "column", 1),
 	"end_line": object.get(query, "end_line", query.line), "end_column": object.get(query, "end_column", null),

@@ -78,10 +78,12 @@ switched_off := [v |
 	is_string(object.get(query, "rls_change", null))
 	some site in lib.open_sites(query)
 	v := lib.site_violation(rule, query, {"table": query.table}, site, concat("", [
-		"application code runs ", query.rls_change, ": while it holds, queries of '", query.table,
+		switched_by(query), query.rls_change, ": while it holds, queries of '", query.table,
 		"' are no longer kept to the session's tenant; change row-level security in migrations only",
 	]))
 ]
+
+switched_by(query) := "the database ran " if query.origin == "log" else := "application code runs "
 
 not_forced := [v |
 	some name

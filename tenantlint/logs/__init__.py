@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from tenantlint.config import Config
-from tenantlint.logs.postgres import DEFAULT_PREFIX, LogStatement, ReadStats, read_statements
+from tenantlint.logs.postgres import DEFAULT_PREFIX, MAX_LINE, LogStatement, ReadStats, read_statements
 
 _LITERAL = re.compile(r"'(?:[^']|'')*'|\$\d+|\b\d+(?:\.\d+)?\b")
 _SPACE = re.compile(r"\s+")
@@ -45,6 +45,7 @@ class Shape:
     sessions: set = field(default_factory=set)
     rows: int | None = None  # where the input counts them (pg_stat_statements)
     routes: set = field(default_factory=set)  # sqlcommenter route='...'
+    controllers: set = field(default_factory=set)  # sqlcommenter controller='...' (view, endpoint)
     code: set = field(default_factory=set)  # sqlcommenter code.filepath / code.lineno: (path, line)
 
     def add(self, statement: LogStatement) -> None:
@@ -56,8 +57,9 @@ class Shape:
             if statement.actor.get(key) and len(into) < MAX_TENANTS_KEPT:  # memory bounded on any log
                 into.add(statement.actor[key])
         comment = _comment_fields(statement.sql)
-        if comment.get("route") and len(self.routes) < MAX_TENANTS_KEPT:
-            self.routes.add(unquote(comment["route"]))
+        for key, into in (("route", self.routes), ("controller", self.controllers)):
+            if comment.get(key) and len(into) < MAX_TENANTS_KEPT:
+                into.add(unquote(comment[key]))
         where, line = comment.get("code.filepath"), comment.get("code.lineno")
         if where and line and line.isdigit() and len(self.code) < MAX_TENANTS_KEPT:
             self.code.add((unquote(where), int(line)))
@@ -68,6 +70,7 @@ class Shape:
                 "applications": sorted(self.applications), "sessions": len(self.sessions),
                 **({"rows": self.rows} if self.rows is not None else {}),
                 **({"routes": sorted(self.routes)} if self.routes else {}),
+                **({"controllers": sorted(self.controllers)} if self.controllers else {}),
                 **({"code": [f"{p}:{n}" for p, n in sorted(self.code)]} if self.code else {})}
 
 
@@ -181,6 +184,7 @@ def log_facts(audit: LogAudit, config: Config) -> list[dict]:
     for the linker, as if they were SQL found in a file."""
     from tenantlint.extract.facts import new_file_facts
     from tenantlint.extract.sql import analyze_sql
+    from tenantlint.program.rls import switch_off_query
 
     by_path: dict[str, dict] = {}
     for shape in audit.shapes.values():
@@ -188,7 +192,9 @@ def log_facts(audit: LogAudit, config: Config) -> list[dict]:
         facts = by_path.setdefault(path, new_file_facts(path, "sql"))
         # Literals as placeholders: in a log, `practice_id = 3` is the value the application bound.
         found = analyze_sql(_LITERAL.sub("?", shape.sql), config, path=path, line=line, column=1, origin="log")
-        for query in found.queries:
+        # A statement that switched row-level security off ran: who, when, how often.
+        switched = [q for fact in found.rls for q in switch_off_query(path, fact, "log")]
+        for query in found.queries + switched:
             query["log"] = shape.summary()
             facts["queries"].append(query)
         if not _SETUP.match(shape.sql):  # a test's schema setup that sqlglot cannot read is no finding
@@ -199,12 +205,12 @@ def log_facts(audit: LogAudit, config: Config) -> list[dict]:
 _SETUP = re.compile(r"\s*(CREATE|DROP|PRAGMA|SAVEPOINT|RELEASE|BEGIN|COMMIT|ROLLBACK)\b", re.I)
 
 
-def schema_facts(config: Config, cwd: Path, schema_files: list[str], dsn: str | None = None) -> list[dict]:
+def schema_facts(config: Config, cwd: Path, schema_files: list[str], dsn: str | None = None,
+                 project: list[dict] | None = None) -> list[dict]:
     """Tables (and sensitive fields) the log's statements are judged against: the live
     database at ``dsn`` (read-only), the given ``.sql`` files, else the project's schema
-    (DDL, Django and SQLAlchemy models). Only the declarations: the project's own queries
-    are a scan's business."""
-    from tenantlint.discover import discover
+    (DDL, Django and SQLAlchemy models; ``project``: its facts, when already read). Only the
+    declarations: the project's own queries are a scan's business."""
     from tenantlint.extract.runner import extract_files
 
     if dsn:
@@ -213,10 +219,35 @@ def schema_facts(config: Config, cwd: Path, schema_files: list[str], dsn: str | 
 
         facts = extract_sql("<database>", catalog_sql(dsn).encode(), config)
         return [{**facts, "queries": []}]
-
-    files = [cwd / f for f in schema_files] if schema_files else discover(["."], config, cwd=cwd).files
-    facts, _errors = extract_files(files, cwd, config, jobs=1)
+    if schema_files:
+        facts, _errors = extract_files([cwd / f for f in schema_files], cwd, config, jobs=1)
+    else:
+        facts = project if project is not None else project_facts(config, cwd)
     return [{**f, "queries": [], "routes": [], "program": {}, "rls": f.get("rls", [])} for f in facts]
+
+
+def project_facts(config: Config, cwd: Path) -> list[dict]:
+    """The per-file facts of the project at ``cwd``: its schema, and its routes for the
+    handlers that sqlcommenter comments name."""
+    from tenantlint.discover import discover
+    from tenantlint.extract.runner import extract_files
+
+    facts, _errors = extract_files(discover(["."], config, cwd=cwd).files, cwd, config, jobs=1)
+    return facts
+
+
+def _how_it_ran(run: dict) -> str:
+    """``ran 2 times, 6 rows, by app; last at pg.log:9``
+
+    >>> _how_it_ran({"count": 1, "rows": 1, "users": [], "last_seen": "pg.log:3"})
+    'ran 1 time, 1 row; last at pg.log:3'
+    """
+    def counted(n: int, word: str) -> str:
+        return f"{n} {word}{'s' if n != 1 else ''}"
+
+    rows = f", {counted(run['rows'], 'row')}" if "rows" in run else ""
+    users = f", by {', '.join(run['users'])}" if run["users"] else ""
+    return f"ran {counted(run['count'], 'time')}{rows}{users}; last at {run['last_seen']}"
 
 
 def audit_logs(paths: list[str], *, cwd: Path | None = None, config_path: str | None = None,
@@ -230,7 +261,9 @@ def audit_logs(paths: list[str], *, cwd: Path | None = None, config_path: str | 
     from tenantlint.errors import UsageError
     from tenantlint.engine import evaluate, load_policy_dirs
     from tenantlint.findings import findings as build_findings
+    from tenantlint.logs.handlers import route_handlers
     from tenantlint.program.link import link
+    from tenantlint.program.routes import link_routes
     from tenantlint.scan import ScanResult
 
     cwd = (cwd or Path.cwd()).resolve()
@@ -240,7 +273,10 @@ def audit_logs(paths: list[str], *, cwd: Path | None = None, config_path: str | 
     config = load_config(config_path, start=cwd)
     audit = read_shapes(paths, prefix, config.tenant_columns, kind)
     logged = log_facts(audit, config)
-    document = link(schema_facts(config, cwd, list(schema), dsn) + logged, config)
+    named = any(shape.routes or shape.controllers for shape in audit.shapes.values())
+    project = project_facts(config, cwd) if named or not (schema or dsn) else None
+    handlers = route_handlers(link_routes(project, [], config)) if named else None
+    document = link(schema_facts(config, cwd, list(schema), dsn, project) + logged, config)
     document["actors"] = [actor.summary() for actor in audit.actors.values()]
     violations = [v for v in evaluate(document, config, load_policy_dirs(config)) if not v.get("exempted")]
     runs = {(q["path"], q["line"]): q["log"] for q in document["queries"] if q.get("log")}
@@ -252,19 +288,22 @@ def audit_logs(paths: list[str], *, cwd: Path | None = None, config_path: str | 
         elif run is not None:
             related = [{"path": p, "line": int(n), "message": "issued here (sqlcommenter)"}
                        for p, _, n in (c.rpartition(":") for c in run.get("code", ()))]
+            if handlers is not None:
+                related += handlers.find(run.get("routes", []), run.get("controllers", []))
             if related:
                 finding["related"] = [*finding.get("related", []), *related]
-            finding = {**finding, "origin": "log", "log": run, "suppressed": False,
-                       "message": f"{finding['message']} (ran {run['count']} time{'s' if run['count'] != 1 else ''}"
-                                  f"{', ' + str(run['rows']) + ' rows' if 'rows' in run else ''}"
-                                  f"{', by ' + ', '.join(run['users']) if run['users'] else ''}; last at "
-                                  f"{run['last_seen']})"}
-            found.append(finding)
+            found.append({**finding, "origin": "log", "log": run, "suppressed": False,
+                          "message": f"{finding['message']} ({_how_it_ran(run)})"})
     errors = [e for facts in logged for e in facts["errors"]]
     if audit.dropped:
         errors.append({"path": ", ".join(paths), "line": 0, "kind": "limit",
                        "message": f"{audit.dropped} statements of more than {MAX_SHAPES} distinct shapes were "
                                   "counted but not judged"})
+    if audit.stats.overlong:
+        errors.append({"path": ", ".join(paths), "line": 0, "kind": "read",
+                       "message": f"{audit.stats.overlong} line{'s' if audit.stats.overlong != 1 else ''} longer "
+                                  f"than {MAX_LINE >> 20} MB skipped (no log entry is that long: junk or a damaged "
+                                  "file?)"})
     if audit.stats.unrecognised:
         errors.append({"path": ", ".join(paths), "line": 0, "kind": "read",
                        "message": f"{audit.stats.unrecognised} of {audit.stats.lines} lines do not match the "

@@ -92,9 +92,12 @@ class ReadStats:
     lines: int = 0
     statements: int = 0
     unrecognised: int = 0  # lines that are neither an entry with this prefix nor a continuation
+    overlong: int = 0  # lines longer than MAX_LINE (junk, a sparse file): skipped unread
 
 
 FORMATS = ("stderr", "csvlog", "jsonlog", "pgss", "capture")
+MAX_LINE = 64 << 20  # bytes; a longer line is skipped: junk, a sparse file's zeros (a log entry, or a
+# pg_stat_statements export as one JSON array, is far shorter)
 
 
 def read_statements(path: str, prefix: str = DEFAULT_PREFIX, stats: ReadStats | None = None,
@@ -103,7 +106,7 @@ def read_statements(path: str, prefix: str = DEFAULT_PREFIX, stats: ReadStats | 
     in order, one at a time. ``kind``: ``stderr``, ``csvlog``, ``jsonlog``, ``pgss`` (a
     pg_stat_statements export, CSV or JSON), or ``auto`` (by the name, else the first line)."""
     stats = stats if stats is not None else ReadStats()
-    lines = _lines(path)
+    lines = _lines(path, stats)
     first = next(lines, None)
     if first is None:
         return
@@ -142,6 +145,8 @@ def _stderr(path: str, lines: Iterator[str], prefix: str, stats: ReadStats) -> I
     current: LogStatement | None = None
     for number, text in enumerate(lines, 1):
         stats.lines += 1
+        if not text:
+            continue
         if text.startswith("\t") and current is not None:  # a multi-line statement goes on
             current.sql += "\n" + text[1:]
             continue
@@ -192,6 +197,8 @@ def _csvlog(path: str, lines: Iterator[str], stats: ReadStats) -> Iterator[LogSt
 def _jsonlog(path: str, lines: Iterator[str], stats: ReadStats) -> Iterator[LogStatement]:
     for number, text in enumerate(lines, 1):
         stats.lines += 1
+        if not text:
+            continue
         try:
             record = json.loads(text)
         except ValueError:
@@ -272,6 +279,8 @@ def _captured(path: str, lines: Iterator[str], stats: ReadStats) -> Iterator[Log
     project line that issued it, its test as the actor."""
     for number, text in enumerate(lines, 1):
         stats.lines += 1
+        if not text:
+            continue
         try:
             record = json.loads(text)
         except ValueError:
@@ -303,13 +312,40 @@ def _records(reader) -> Iterator[tuple[int, object]]:
         previous = reader.line_num
 
 
-def _lines(path: str) -> Iterator[str]:
+def _lines(path: str, stats: ReadStats) -> Iterator[str]:
+    """The lines of ``path`` without their line ending. A line longer than MAX_LINE is
+    skipped (an empty line stands in for it, so the next ones keep their numbers): memory
+    stays bounded, and a 2 GB file of zeros is read in seconds."""
     raw = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115 - closed below
     try:
         head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
         stream = gzip.GzipFile(fileobj=raw) if head == b"\x1f\x8b" else raw
-        for line in io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline=""):
-            yield line.rstrip("\r\n")
+        for line in _byte_lines(stream, stats):
+            yield line.decode("utf-8", "replace").rstrip("\r")
     finally:
         if raw is not sys.stdin.buffer:
             raw.close()
+
+
+def _byte_lines(stream, stats: ReadStats) -> Iterator[bytes]:
+    start: list[bytes] = []  # the pieces of the line under way, from earlier chunks
+    size, skipping = 0, False
+    while chunk := stream.read(_CHUNK):
+        *ended, rest = chunk.split(b"\n")
+        for line in ended:
+            if skipping:
+                skipping, line = False, b""
+            elif start:
+                line, start, size = b"".join(start) + line, [], 0
+            yield line
+        if not skipping and rest:
+            start.append(rest)
+            size += len(rest)
+            if size > MAX_LINE:
+                start, size, skipping = [], 0, True
+                stats.overlong += 1
+    if start:
+        yield b"".join(start)
+
+
+_CHUNK = 1 << 20

@@ -43,13 +43,20 @@ def runtime_switches(files: list[dict]) -> list[dict]:
         if facts.get("language") == "sql" or _in_migrations(facts["path"]):
             continue
         for fact in facts.get("rls", ()):
-            if fact["kind"] in _SWITCHES_OFF and fact.get("function"):
-                change = f"ALTER TABLE {fact['table']} {_SWITCHES_OFF[fact['kind']]}"
-                out.append({"path": facts["path"], "line": fact.get("line", 1), "column": 1,
-                            "end_line": fact.get("line", 1), "end_column": None, "kind": "set",
-                            "origin": "raw-sql", "function": fact["function"], "code": change, "export": False,
-                            "lookup": False, "refs": [], "rls_change": change, "table": fact["table"]})
+            if fact.get("function"):
+                out += switch_off_query(facts["path"], fact, "raw-sql")
     return out
+
+
+def switch_off_query(path: str, fact: dict, origin: str) -> list[dict]:
+    """The query (none, or one) that stands for an RLS fact when it switches a table's
+    protection off at run time: in application code, or in a database's log."""
+    if fact["kind"] not in _SWITCHES_OFF:
+        return []
+    change = f"ALTER TABLE {fact['table']} {_SWITCHES_OFF[fact['kind']]}"
+    return [{"path": path, "line": fact.get("line", 1), "column": 1, "end_line": fact.get("line", 1),
+             "end_column": None, "kind": "set", "origin": origin, "function": fact.get("function"), "code": change,
+             "export": False, "lookup": False, "refs": [], "rls_change": change, "table": fact["table"]}]
 
 
 def _in_migrations(path: str) -> bool:

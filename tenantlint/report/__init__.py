@@ -86,6 +86,9 @@ def _text(result: ScanResult, quiet: bool = False, color: bool = False) -> str:
         for steps in finding.get("paths") or ():
             lines.append(printable("    path: " + " → ".join(f"{s['function']} ({s['path']}:{s['line']})"
                                                           for s in steps)))
+        if finding.get("origin") == "log":  # where in the code a logged statement came from
+            for where in finding.get("related") or ():
+                lines.append(printable(f"    {where['message']}: {where['path']}:{where['line']}"))
         route = finding.get("route")
         if route and not finding.get("paths"):
             lines.append(printable(f"    reached from {route_text(route)}"))

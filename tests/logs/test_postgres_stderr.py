@@ -85,3 +85,26 @@ def test_sqlcommenter_routes_and_code_locations_link_a_finding_to_the_code(tmp_p
     [finding] = json.loads(proc.stdout)["findings"]
     assert finding["log"]["routes"] == ["/patients/export"] and finding["log"]["code"] == ["app/views.py:31"]
     assert {"path": "app/views.py", "line": 31, "message": "issued here (sqlcommenter)"} in finding["related"]
+
+
+def test_a_sparse_2_gb_file_and_a_statement_that_does_not_parse_are_reported_never_fatal(tmp_path):
+    """Two gigabytes of zeros between two entries (a damaged or preallocated file): the
+    overlong line is skipped in bounded memory, the entries around it keep their line
+    numbers, the statement sqlglot cannot read is an error, the others are judged."""
+    (tmp_path / "tenantlint.yaml").write_text("tenant_columns: [practice_id]\n")
+    (tmp_path / "schema.sql").write_text("CREATE TABLE patients (id int, practice_id int, name text, phone text);\n")
+    entry = "2026-03-02 10:00:00.000 UTC [42] app@clinic LOG:  statement: {}\n"
+    log = tmp_path / "damaged.log"
+    with log.open("w") as out:
+        out.write(entry.format("SELECT FROM WHERE ((( patients") + entry.format("SELECT name FROM patients"))
+    with log.open("r+b") as out:  # a hole: no disk space used
+        out.truncate(log.stat().st_size + (2 << 30))
+        out.seek(0, 2)
+        out.write(b"\n" + entry.format("SELECT phone FROM patients WHERE name = 'x'").encode())
+    proc = run_cli("logs", log.name, "--prefix", PREFIX, "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    assert [(f["rule"], f["line"]) for f in report["findings"]] == [("missing-tenant-filter", 2),
+                                                                      ("missing-tenant-filter", 4)]
+    assert [(e["kind"], e["line"]) for e in report["errors"]] == [("parse", 1), ("read", 0)]
+    assert report["errors"][1]["message"].startswith("1 line longer than 64 MB skipped")

@@ -3,7 +3,8 @@
 A workload runs through psql as an application role whose statements the server logs
 (``log_statement = all`` for that role, a ``log_line_prefix`` with user and database); the
 log is then judged against the clinic schema: the scoped reads pass, the bulk cross-tenant
-read, the unscoped update and the COPY are reported at their lines, with their counts.
+read, the unscoped update, the COPY and switching row-level security off are reported at
+their lines, with their counts.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ REPORTER = [f"SELECT count(*) FROM patients WHERE practice_id = {n}" for n in (1
 END_USER = [f"/*route='%2Fpatients',user_id='42'*/ SELECT name FROM patients WHERE practice_id = {n}"
             for n in (1, 2, 3, 4)]
 
+SWITCH_OFF = "ALTER TABLE notes DISABLE ROW LEVEL SECURITY"
+
 
 def test_a_real_server_log_reports_the_cross_tenant_statements(postgres, tmp_path):
     postgres.sql("CREATE ROLE logapp LOGIN; CREATE DATABASE clinic_logs OWNER logapp;")
@@ -51,6 +54,7 @@ def test_a_real_server_log_reports_the_cross_tenant_statements(postgres, tmp_pat
         postgres.sql(statement + ";", user="logapp", db="clinic_logs")
     postgres.sql(";\n".join(REPORTER) + ";", user="reporter", db="clinic_logs")  # one session, five practices
     postgres.sql(";\n".join(END_USER) + ";", user="logapp", db="clinic_logs")  # one end user, four practices
+    postgres.sql(SWITCH_OFF + ";", user="logapp", db="clinic_logs")  # the owner opens the table
     log = tmp_path / "postgresql.log"
     shutil.copy(postgres.log, log)
     (tmp_path / "schema.sql").write_text(SCHEMA)
@@ -70,6 +74,7 @@ def test_a_real_server_log_reports_the_cross_tenant_statements(postgres, tmp_pat
         ("bulk-export", line_of(WORKLOAD[4])),
         ("cross-tenant-activity", line_of(END_USER[0])),  # end user 42
         ("cross-tenant-activity", line_of(REPORTER[0])),  # database user reporter
+        ("weak-row-level-security", line_of(SWITCH_OFF)),
     ])
     statements = [f for f in findings if f["rule"] != "cross-tenant-activity"]
     assert all(f["origin"] == "log" and f["log"]["users"] == ["logapp"] for f in statements)
@@ -116,6 +121,11 @@ def test_the_same_workload_in_stderr_csvlog_jsonlog_and_pg_stat_statements(loggi
     assert found == expected
     bulk = next(f for f in report["findings"] if f["rule"] == "missing-tenant-filter")
     assert bulk["log"]["rows"] == 6  # three patients, read twice
+    (tmp_path / "tenantlint.yaml").write_text(  # three rows a run make a dump here
+        "tenant_columns: [practice_id]\nrules: {bulk-export: {options: {large_read_rows: 3}}}\n")
+    found, report = judged("pgss.csv", "--input-format", "pgss")
+    assert found == [("bulk-export", 1, ["logapp"]), ("bulk-export", 2, ["logapp"]), ("unscoped-write", 1, ["logapp"])]
+    assert any("'patients' was read in bulk (6 rows in 2 runs)" in f["message"] for f in report["findings"])
 
 
 def test_pgaudit_session_lines(logging_postgres, tmp_path):
