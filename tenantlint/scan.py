@@ -29,7 +29,9 @@ from tenantlint.project import (
     Project, anchor, console_scripts, context_files, find_projects, project_root, security_files,
 )
 from tenantlint.extract.facts import new_file_facts
-from tenantlint.extract.runner import default_jobs, extract_files
+from tenantlint.extract.runner import default_jobs, extract_files, warm_cache
+
+WARM_FILES = 20  # given files up to this many are parsed beside the project's loading (a hook run)
 
 
 @dataclass
@@ -242,24 +244,36 @@ def _analyse(group: Project, cwd: Path, selection: RuleSelection, *, jobs, cache
     paths = group.paths
     files = discover(paths, config, cwd=cwd)
     root = project_root(config, cwd)
-    context = context_files(paths, files.files, config, cwd, root)
-    context_paths = {display_path(file, cwd) for file in context}
-    security = security_files(paths, files.files + context, config, cwd)
-    security_paths = {display_path(file, cwd) for file in security}
+    jobs = jobs or default_jobs()
     if use_cache or (use_cache is None and cache_dir is not None):
         cache_dir = cwd / cache_dir if cache_dir is not None else default_cache_dir(config, cwd)
     else:
         cache_dir = None
+    # A few given files (a hook's): parsed on another CPU while the project is read.
+    warming = warm_cache(files.files, cwd, config, cache_dir, jobs) if len(files.files) <= WARM_FILES else None
+    context = context_files(paths, files.files, config, cwd, root)
+    context_paths = {display_path(file, cwd) for file in context}
+    security = security_files(paths, files.files + context, config, cwd)
+    security_paths = {display_path(file, cwd) for file in security}
     digests: dict[str, str] = {}
-    all_facts, extract_errors = extract_files(files.files + context + security, cwd, config,
-                                              jobs=jobs or default_jobs(), cache_dir=cache_dir, digests=digests)
+    if warming is not None:
+        try:
+            lent, lent_errors = extract_files(context + security, cwd, config, jobs=jobs, cache_dir=cache_dir,
+                                              digests=digests)
+        finally:
+            warming.wait()
+        given, given_errors = extract_files(files.files, cwd, config, jobs=jobs, cache_dir=cache_dir,
+                                            digests=digests)
+        all_facts, extract_errors = given + lent, given_errors + lent_errors
+    else:
+        all_facts, extract_errors = extract_files(files.files + context + security, cwd, config, jobs=jobs,
+                                                  cache_dir=cache_dir, digests=digests)
     if config.source is None and config.tenant_columns_defaulted:  # no config: ask the schema
         inferred = inferred_config(linked_tables(all_facts, config), config)
         if inferred is not None:
             config = inferred  # the facts depend on the tenant columns: extract again (cached by config)
             all_facts, extract_errors = extract_files(files.files + context + security, cwd, config,
-                                                      jobs=jobs or default_jobs(), cache_dir=cache_dir,
-                                                      digests=digests)
+                                                      jobs=jobs, cache_dir=cache_dir, digests=digests)
     # An excluded migration lends only its row-level security statements (and suppressions).
     all_facts = [{**new_file_facts(f["path"], f["language"]), "rls": f.get("rls", []),
                   "suppressions": f.get("suppressions", [])} if f["path"] in security_paths else f
@@ -274,20 +288,27 @@ def _analyse(group: Project, cwd: Path, selection: RuleSelection, *, jobs, cache
                  if f["path"] in context_paths else f for f in all_facts]
     scripts = console_scripts(root, cwd)
     focus = {display_path(file, cwd) for file in files.files} if context_paths else None
-    if cache_dir is not None:  # an unchanged tree: the same document, no whole-program stage
-        from tenantlint.cache import cached_document
-
-        document = cached_document(cache_dir, digests, config, [sorted(context_paths), scripts],
-                                   lambda: link(all_facts, config, scripts=scripts, focus=focus))
-    else:
-        document = link(all_facts, config, scripts=scripts, focus=focus)
-    engine_document = _given_files_only(document, context_paths) if context_paths else document
-    from tenantlint.engine import load_policy_dirs
+    from tenantlint.engine import load_policy_dirs, prepare
 
     policy_folders = load_policy_dirs(config, policy_dirs)
-    if selection:
-        selection.check(_rule_ids(policy_folders))
-    violations = _evaluate(engine_document, config, policy_folders, opa_url or config.opa_url, cache_dir)
+    # The policies compile on another CPU while the program is linked.
+    prepared = prepare(config, policy_folders, opa_url) if jobs > 1 else None
+    try:
+        if cache_dir is not None:  # an unchanged tree: the same document, no whole-program stage
+            from tenantlint.cache import cached_document
+
+            document = cached_document(cache_dir, digests, config, [sorted(context_paths), scripts],
+                                       lambda: link(all_facts, config, scripts=scripts, focus=focus))
+        else:
+            document = link(all_facts, config, scripts=scripts, focus=focus)
+        engine_document = _given_files_only(document, context_paths) if context_paths else document
+        if selection:
+            selection.check(_rule_ids(policy_folders))
+        violations = _evaluate(engine_document, config, policy_folders, opa_url or config.opa_url, cache_dir,
+                               prepared)
+    finally:
+        if prepared is not None:
+            prepared.close()
     exempted = sum(1 for v in violations if v.get("exempted"))  # dropped, but counted: never silent
     violations = [v for v in violations if not v.get("exempted")]
     to_root = anchor(root, cwd)
@@ -350,11 +371,11 @@ def _given_files_only(document: dict, context_paths: set[str]) -> dict:
 
 
 def _evaluate(document: dict, config: Config, policy_folders: list[str], opa_url: str | None,
-              cache_dir: Path | None) -> list[dict]:
+              cache_dir: Path | None, prepared=None) -> list[dict]:
     from tenantlint.engine import evaluate
 
     def run() -> list[dict]:
-        return evaluate(document, config, policy_folders, opa_url=opa_url)
+        return evaluate(document, config, policy_folders, opa_url=opa_url, prepared=prepared)
 
     if cache_dir is None or opa_url:  # a server's policies may change behind our back
         return run()

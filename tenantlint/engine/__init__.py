@@ -19,7 +19,25 @@ from tenantlint.engine.results import finish
 if TYPE_CHECKING:
     from tenantlint.rules import RuleInfo
 
-__all__ = ["evaluate", "policy_config", "load_policy_dirs", "builtin_policy_dir"]
+__all__ = ["evaluate", "prepare", "policy_config", "load_policy_dirs", "builtin_policy_dir"]
+
+
+def prepare(config: Config, extra_policy_dirs: Sequence[str] = (), opa_url: str | None = None):
+    """A policy child that loads and compiles the policies now, for the :func:`evaluate`
+    call to come (pass it as ``prepared``; ``close()`` it in any case). None with an OPA
+    server, or when the policies fail the checks evaluate reports."""
+    from tenantlint.errors import TenantlintError
+    from tenantlint.rules import check_rule_ids, rules_from_modules
+
+    if opa_url or config.opa_url:
+        return None
+    try:
+        modules = load_modules(extra_policy_dirs)
+        rules = rules_from_modules(modules, config)
+        check_rule_ids(config, rules)
+    except TenantlintError:  # evaluate() says what is wrong
+        return None
+    return embedded.prepare({"tenantlint": {"config": policy_config(config, rules)}}, modules)
 
 
 def evaluate(
@@ -27,6 +45,7 @@ def evaluate(
     config: Config,
     extra_policy_dirs: Sequence[str] = (),
     opa_url: str | None = None,
+    prepared: "embedded.Prepared | None" = None,
 ) -> list[dict]:
     """Violations for ``input_doc``, de-duplicated and sorted.
 
@@ -50,7 +69,7 @@ def evaluate(
     if _nothing_to_judge(input_doc, modules):
         return []
     data = {"tenantlint": {"config": policy_config(config, rules)}}
-    return finish(embedded.evaluate(input_doc, data, modules, timeout=config.policy_timeout))
+    return finish(embedded.evaluate(input_doc, data, modules, timeout=config.policy_timeout, prepared=prepared))
 
 
 def _nothing_to_judge(input_doc: dict, modules) -> bool:

@@ -9,6 +9,7 @@ count across queries could differ from one whole evaluation.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -30,21 +31,66 @@ MAX_WORKERS = 4
 DEFAULT_TIMEOUT = 300.0  # seconds per child: pretix's whole evaluation takes under one
 
 
+class Prepared:
+    """A policy child started before the input document exists: it loads and compiles the
+    policies (a third of a second) while the scan links the program, on another CPU.
+    :func:`evaluate` hands it the input; :meth:`close` ends it when nothing needed it."""
+
+    def __init__(self, modules: Sequence[PolicyModule], data: dict):
+        self.modules, self.data, self.queries = list(modules), data, violation_queries(modules)
+        self.proc: subprocess.Popen | None = _start()
+        request = {"prepare": {"modules": _module_list(modules), "data": data, "queries": self.queries}}
+        try:
+            self.proc.stdin.write(json.dumps(request).encode("utf-8") + b"\n")
+            self.proc.stdin.flush()
+        except OSError:  # the child died at once: evaluate() starts another
+            self.close()
+
+    def take(self, modules: Sequence[PolicyModule], data: dict) -> subprocess.Popen | None:
+        """The child, once, if it was prepared with these policies and data."""
+        proc, self.proc = self.proc, None
+        if proc is not None and list(modules) == self.modules and data == self.data and proc.poll() is None:
+            return proc
+        _end(proc)
+        return None
+
+    def close(self) -> None:
+        proc, self.proc = self.proc, None
+        _end(proc)
+
+
+def prepare(data: dict, modules: Sequence[PolicyModule]) -> Prepared | None:
+    """A child getting the policies ready for an :func:`evaluate` call to come; None when
+    they do not pass the checks that run before any child (evaluate reports those)."""
+    try:
+        check_function_arities(modules)
+    except PolicyError:
+        return None
+    return Prepared(modules, data) if violation_queries(modules) else None
+
+
 def evaluate(input_doc: dict, data: dict, modules: Sequence[PolicyModule],
-             timeout: float = DEFAULT_TIMEOUT) -> list[dict]:
+             timeout: float = DEFAULT_TIMEOUT, prepared: Prepared | None = None) -> list[dict]:
     """Violations of every ``tenantlint.rules.*`` package for ``input_doc``. A child that
     runs longer than ``timeout`` is killed (PolicyError); so are all of them when the scan
-    is interrupted, instead of the interrupt waiting for them."""
+    is interrupted, instead of the interrupt waiting for them. ``prepared``: a child from
+    :func:`prepare`, which takes the first batch if its policies and data are these."""
     check_function_arities(modules)
     queries = violation_queries(modules)
+    ready = prepared.take(modules, data) if prepared is not None else None
     if not queries:
+        _end(ready)
         return []
     batches = split_input(input_doc)
     jobs = [[{"data": data, "input": batch, "queries": queries}] for batch in batches]
-    running: list[subprocess.Popen] = []
+    running: list[subprocess.Popen] = [ready] if ready is not None else []
+
+    def answer(index: int) -> list[dict]:
+        return run_worker(modules, jobs[index], timeout, running, ready if index == 0 else None)[0]
+
     pool = ThreadPoolExecutor(max_workers=len(jobs))
     try:
-        answers = list(pool.map(lambda job: run_worker(modules, job, timeout, running)[0], jobs))
+        answers = list(pool.map(answer, range(len(jobs))))
     except BaseException:
         for proc in running:
             proc.kill()
@@ -115,14 +161,18 @@ def split_input(input_doc: dict) -> list[dict]:
 
 
 def run_worker(modules: Sequence[PolicyModule], jobs: list[dict], timeout: float = DEFAULT_TIMEOUT,
-               running: list | None = None) -> list[list[dict]]:
+               running: list | None = None, ready: subprocess.Popen | None = None) -> list[list[dict]]:
     """Run ``jobs`` in one child process; the answers per job and query.
 
     Raises PolicyError when a module does not load, the engine crashes or the child runs
     longer than ``timeout``, EngineError when the child cannot run at all. ``running``
-    collects the child, for a caller that must be able to kill it.
+    collects the child, for a caller that must be able to kill it. ``ready``: a prepared
+    child (:class:`Prepared`) to run the one job on.
     """
-    proc = _spawn(modules, jobs, timeout, running)
+    if ready is not None:
+        proc = _communicate(ready, json.dumps({"input": jobs[0]["input"]}).encode("utf-8") + b"\n", timeout, modules)
+    else:
+        proc = _spawn(modules, jobs, timeout, running)
     events = _events(proc.stdout)
     last = events[-1] if events else {}
     if "results" in last:
@@ -136,13 +186,27 @@ def run_worker(modules: Sequence[PolicyModule], jobs: list[dict], timeout: float
 
 def _spawn(modules: Sequence[PolicyModule], jobs: list[dict], timeout: float = DEFAULT_TIMEOUT,
            running: list | None = None) -> subprocess.CompletedProcess:
-    request = {"modules": [{"path": m.path, "source": m.source} for m in modules], "jobs": jobs}
-    args = [sys.executable, "-I", str(WORKER)]
-    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    request = {"modules": _module_list(modules), "jobs": jobs}
+    proc = _start()
     if running is not None:
         running.append(proc)
+    return _communicate(proc, json.dumps(request).encode("utf-8"), timeout, modules)
+
+
+def _start() -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-I", str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+
+
+def _module_list(modules: Sequence[PolicyModule]) -> list[dict]:
+    return [{"path": m.path, "source": m.source} for m in modules]
+
+
+def _communicate(proc: subprocess.Popen, payload: bytes, timeout: float,
+                 modules: Sequence[PolicyModule]) -> subprocess.CompletedProcess:
+    """Send the child its (last) request and wait for it, at most ``timeout`` seconds."""
     try:
-        out, err = proc.communicate(json.dumps(request).encode("utf-8"), timeout=timeout)
+        out, err = proc.communicate(payload, timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
@@ -150,7 +214,18 @@ def _spawn(modules: Sequence[PolicyModule], jobs: list[dict], timeout: float = D
         raise PolicyError(f"policy evaluation took longer than policy_timeout ({timeout:g} s): a policy loops or "
                           f"grows without bound (user policies: {packages}); raise policy_timeout for a huge "
                           "project") from None
-    return subprocess.CompletedProcess(args, proc.returncode, out, err)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def _end(proc: subprocess.Popen | None) -> None:
+    """Stop a child nothing will ask anything (closing its input lets it exit; it is killed
+    in case it is still compiling)."""
+    if proc is None:
+        return
+    with contextlib.suppress(OSError):
+        proc.kill()
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        proc.communicate(timeout=5)
 
 
 def _events(stdout: bytes) -> list[dict]:

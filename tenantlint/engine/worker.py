@@ -14,6 +14,10 @@ Protocol: one JSON request on stdin::
     {"modules": [{"path": "policies/x/x.rego", "source": "..."}],
      "jobs": [{"data": {...}, "input": {...}, "queries": ["data.pkg.violations", ...]}]}
 
+or, for a child started before the input exists (it builds the policies meanwhile), two
+lines: ``{"prepare": {"modules": [...], "data": {...}, "queries": [...]}}`` and later
+``{"input": {...}}`` (the answer then holds one job's results; no second line: exit).
+
 and JSON lines on the original stdout: progress events ``{"loading": path}`` and
 ``{"evaluating": query}`` (so the parent can name what was running if the process
 dies), then ``{"results": [[{"value": v} | {"undefined": true} | {"error": {...}}, ...]]}``
@@ -152,30 +156,59 @@ def run(request: dict, out) -> None:
     diagnostics = _Diagnostics()
     results = []
     for job in request["jobs"]:
-        interpreter = regopy.Interpreter()
-        for module in request["modules"]:
-            if not results:
-                _emit(out, {"loading": module["path"]})
-            try:
-                interpreter.add_module(module["path"], module["source"])
-            except regopy.RegoError as exc:
-                _emit(out, {"error": _error(diagnostics.take(), str(exc))})
-                return
-        interpreter.add_data_json(_dumps(job.get("data", {})))
+        loaded = _load(regopy, regopy_api, request["modules"], job, out, diagnostics, announce=not results)
+        if loaded is None:
+            return
+        interpreter, bundle = loaded
         interpreter.set_input_term(_dumps(job.get("input", {})))
-        bundle = _bundle(regopy_api, interpreter, job["queries"], diagnostics)
-        answers = []
-        for query in job["queries"]:
-            _emit(out, {"evaluating": query})
-            try:
-                answers.append(_query(regopy_api, interpreter, query, diagnostics, bundle))
-            except regopy.RegoError as exc:
-                answers.append({"error": _error(diagnostics.take(), str(exc))})
-            diagnostics.take()
-        if bundle is not None:
-            regopy_api.rego_free_bundle(bundle)
-        results.append(answers)
+        results.append(_answers(regopy, regopy_api, interpreter, job["queries"], bundle, out, diagnostics))
     _emit(out, {"results": results})
+
+
+def run_prepared(prepare: dict, lines, out) -> None:
+    """Load and build the policies now, then wait for the input line (``{"input": ...}``):
+    the scan sends it once the program is linked. No line (the scan did not need us): exit."""
+    import regopy
+    from regopy import rego_shared as regopy_api
+
+    diagnostics = _Diagnostics()
+    loaded = _load(regopy, regopy_api, prepare["modules"], prepare, out, diagnostics, announce=True)
+    line = lines.readline()
+    if loaded is None or not line.strip():
+        return
+    interpreter, bundle = loaded
+    interpreter.set_input_term(_dumps(json.loads(line).get("input", {})))
+    _emit(out, {"results": [_answers(regopy, regopy_api, interpreter, prepare["queries"], bundle, out, diagnostics)]})
+
+
+def _load(regopy, regopy_api, modules: list[dict], job: dict, out, diagnostics, announce: bool):
+    """An interpreter with the modules and the job's data, and its compiled bundle; None
+    (and the error emitted) when a module does not load."""
+    interpreter = regopy.Interpreter()
+    for module in modules:
+        if announce:
+            _emit(out, {"loading": module["path"]})
+        try:
+            interpreter.add_module(module["path"], module["source"])
+        except regopy.RegoError as exc:
+            _emit(out, {"error": _error(diagnostics.take(), str(exc))})
+            return None
+    interpreter.add_data_json(_dumps(job.get("data", {})))
+    return interpreter, _bundle(regopy_api, interpreter, job["queries"], diagnostics)
+
+
+def _answers(regopy, regopy_api, interpreter, queries: list[str], bundle, out, diagnostics) -> list[dict]:
+    answers = []
+    for query in queries:
+        _emit(out, {"evaluating": query})
+        try:
+            answers.append(_query(regopy_api, interpreter, query, diagnostics, bundle))
+        except regopy.RegoError as exc:
+            answers.append({"error": _error(diagnostics.take(), str(exc))})
+        diagnostics.take()
+    if bundle is not None:
+        regopy_api.rego_free_bundle(bundle)
+    return answers
 
 
 def _die_with_parent() -> None:
@@ -193,9 +226,13 @@ def _die_with_parent() -> None:
 def main() -> None:
     _die_with_parent()
     out = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    request = json.load(sys.stdin)
+    first = sys.stdin.readline()
     try:
-        run(request, out)
+        request = json.loads(first) if first.startswith('{"prepare"') else json.loads(first + sys.stdin.read())
+        if "prepare" in request:
+            run_prepared(request["prepare"], sys.stdin, out)
+        else:
+            run(request, out)
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises
         _emit(out, {"internal": f"{type(exc).__name__}: {exc}"})
 

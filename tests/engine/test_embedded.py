@@ -250,3 +250,25 @@ def test_policy_dirs_come_from_config_and_command_line(tmp_path):
     with pytest.raises(ConfigError) as exc:
         load_policy_dirs(config, [str(tmp_path / "missing")])
     assert str(exc.value) == f"--policy {tmp_path / 'missing'}: policy folder not found"
+
+
+def test_a_prepared_child_answers_as_a_fresh_one_and_is_ended_when_unused():
+    """The policies compile in a child started before the input exists (a scan links the
+    program meanwhile); its answer is the same, and a child nothing asks is killed."""
+    from tenantlint.engine import prepare
+
+    config = Config()
+    prepared = prepare(config)
+    child = prepared.proc
+    assert evaluate(MIXED, config, prepared=prepared) == evaluate(MIXED, config)
+    assert prepared.proc is None and child.returncode == 0  # it answered, then exited
+
+    unused = prepare(config)
+    child = unused.proc
+    unused.close()
+    assert child.returncode is not None  # gone, not left waiting for an input
+
+    other = prepare(config_from_mapping({"rules": {"unscoped-write": {"severity": "warning"}}}))
+    child = other.proc
+    found = evaluate(MIXED, config, prepared=other)  # prepared with other data: not used, ended
+    assert child.returncode is not None and found == evaluate(MIXED, config)

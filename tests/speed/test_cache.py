@@ -243,3 +243,50 @@ def test_a_scan_of_given_files_judges_only_the_queries_their_functions_reach(tmp
     whole = scan(["."], cwd=tmp_path)
     assert sorted((f["rule"], f["path"], f["line"]) for f in whole.findings) == [
         ("unscoped-lookup", "other.py", 7), ("unscoped-lookup", "views.py", 7)]
+
+
+WARMED = """
+import json, sys
+from pathlib import Path
+from tenantlint.config import load_config
+from tenantlint.extract.runner import RunStats, extract_files, warm_cache
+tree = Path(sys.argv[1])
+config, files, cache_dir = load_config(start=tree), sorted(tree.glob("*.sql")), tree / ".cache"
+warming = warm_cache(files, tree, config, cache_dir, jobs=2)
+warming.wait()
+stats = RunStats()
+facts, _ = extract_files(files, tree, config, cache_dir=cache_dir, stats=stats)
+print(json.dumps({"cached": stats.cached, "extracted": stats.extracted, "facts": facts}))
+"""
+
+
+def test_a_hooks_files_are_parsed_into_the_cache_on_another_cpu(tree):
+    """warm_cache (a pre-commit run's given files, parsed in a forked child while the scan
+    reads the rest of the project) leaves facts equal to a parse's in the cache."""
+    proc = subprocess.run([sys.executable, "-c", WARMED, str(tree)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    answer = json.loads(proc.stdout)
+    assert (answer["cached"], answer["extracted"]) == (2, 0)
+    parsed, _ = _run(tree, cache_dir=tree / "fresh")
+    assert answer["facts"] == parsed
+
+
+def test_a_hook_run_with_two_cpus_reports_what_one_cpu_does(tmp_path):
+    """The same findings whether the given file was parsed beside the project's loading
+    (--jobs 2) or after it (--jobs 1), from a warm cache of the rest of the project."""
+    import shutil
+
+    from tests.conftest import SHARED
+
+    if not (SHARED / "dev-cases" / "crm_layers").is_dir():
+        pytest.skip("shared dev-cases not present")
+    project = tmp_path / "crm"
+    shutil.copytree(SHARED / "dev-cases" / "crm_layers", project)
+    run_cli("scan", ".", cwd=project)  # the project's facts into the cache
+    answers = []
+    for jobs in ("2", "1"):
+        routes = project / "crm" / "routes.py"
+        routes.write_text(f"# changed for --jobs {jobs}\n" + routes.read_text())
+        answers.append([(f["rule"], f["line"]) for f in json.loads(
+            run_cli("scan", "crm/routes.py", "--jobs", jobs, "--format", "json", cwd=project).stdout)["findings"]])
+    assert answers[0] == [(rule, line - 1) for rule, line in answers[1]] and answers[0]
