@@ -33,10 +33,16 @@ Layout::
         v1-<namespace>/<2 hex>/<30 hex>.json
         results/<64 hex>.json
         documents/<64 hex>.json
+        callgraph/<64 hex>.json
 
 The policy input document of an unchanged tree is kept too (:func:`cached_document`, the
 newest :data:`KEEP_DOCUMENTS`): its key is every file's content hash, the settings and the
 tool code, so a warm scan skips the whole-program stage as well as the engine.
+
+When some files changed (a hook's), the call graph's resolved edges of the others are
+reused (:class:`EdgeMemo`, ``callgraph/<64 hex>.json``, one per tool code and settings):
+a file keeps its edges while its content and the program's *shape* (every file's
+definitions, :func:`tenantlint.extract.python.calls.program_shape`) are unchanged.
 """
 
 from __future__ import annotations
@@ -168,6 +174,45 @@ def cached_document(root: Path, contents: dict[str, str], config: Config, extra:
     except (TypeError, ValueError):
         return build()
     return _remembered(root / "documents", key, "document", KEEP_DOCUMENTS, build, lambda v: isinstance(v, dict))
+
+
+class EdgeMemo:
+    """The call graph's edges per file from the last scan of this project, for the files
+    whose content (``contents``: display path -> content hash) is unchanged, while the
+    program's shape is the one they were resolved against. Never an error: an unreadable
+    or stale memo resolves everything again."""
+
+    def __init__(self, root: Path, contents: dict[str, str], config: Config):
+        self.contents = contents
+        try:
+            settings = json.dumps(dataclasses.asdict(config), sort_keys=True, default=str)
+        except (TypeError, ValueError):
+            settings = repr(config)
+        material = "\0".join([str(FORMAT), __version__, _source_hash(), settings])
+        self.entry = root / "callgraph" / f"{hashlib.sha256(material.encode()).hexdigest()}.json"
+
+    def load(self, shape: str) -> dict[str, dict]:
+        """``{path: {"sha", "edges": {function: [[callee, call, kind, shift, admin], ...]},
+        "unresolved": {function: n}}}`` of the unchanged files."""
+        try:
+            memo = json.loads(self.entry.read_bytes())
+            if not (isinstance(memo, dict) and memo.get("shape") == shape and isinstance(memo.get("files"), dict)):
+                return {}
+            return {path: entry for path, entry in memo["files"].items()
+                    if isinstance(entry, dict) and entry.get("sha") == self.contents.get(path)
+                    and isinstance(entry.get("edges"), dict) and isinstance(entry.get("unresolved"), dict)}
+        except (OSError, ValueError, RecursionError):
+            return {}
+
+    def save(self, shape: str, files: dict[str, dict]) -> None:
+        kept = {path: {**entry, "sha": self.contents[path]} for path, entry in files.items() if path in self.contents}
+        try:
+            self.entry.parent.mkdir(parents=True, exist_ok=True)
+            _mark(self.entry.parent.parent)
+        except OSError:
+            return
+        _write_atomic(self.entry, {"format": FORMAT, "shape": shape, "files": kept})
+        _keep_newest(self.entry.parent, KEEP_DOCUMENTS)
 
 
 def _remembered(folder: Path, key: str, field: str, keep: int, compute: Callable, valid: Callable):

@@ -295,10 +295,11 @@ def _analyse(group: Project, cwd: Path, selection: RuleSelection, *, jobs, cache
     prepared = prepare(config, policy_folders, opa_url) if jobs > 1 else None
     try:
         if cache_dir is not None:  # an unchanged tree: the same document, no whole-program stage
-            from tenantlint.cache import cached_document
+            from tenantlint.cache import EdgeMemo, cached_document
 
+            edges = EdgeMemo(cache_dir, digests, config)
             document = cached_document(cache_dir, digests, config, [sorted(context_paths), scripts],
-                                       lambda: link(all_facts, config, scripts=scripts, focus=focus))
+                                       lambda: link(all_facts, config, scripts=scripts, focus=focus, edges=edges))
         else:
             document = link(all_facts, config, scripts=scripts, focus=focus)
         engine_document = _given_files_only(document, context_paths) if context_paths else document

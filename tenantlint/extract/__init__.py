@@ -77,11 +77,11 @@ def _add_ast_facts(path: str, data: bytes, config: Config, facts: dict) -> None:
 
 
 def _add_calls(path: str, facts: dict, mod) -> None:
-    from tenantlint.extract.python.calls import extract_calls
+    from tenantlint.extract.python.calls import extract_calls, program_shape
 
     program = _part(path, facts, "call analysis", lambda: extract_calls(mod))
     if program:
-        facts["program"] = program
+        facts["program"] = {**program, "shape": program_shape(program)}
 
 
 def _part(path: str, facts: dict, what: str, run):

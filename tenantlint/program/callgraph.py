@@ -23,6 +23,8 @@ folder, so qualified names also match on dotted suffixes (``crm.repo.f`` finds
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 
 from tenantlint.extract.web.names import module_name
@@ -64,6 +66,7 @@ class CallGraph:
     classes: dict[str, dict] = field(default_factory=dict)
     edges: list[Edge] = field(default_factory=list)
     unresolved: int = 0
+    memo: object = field(default=None, repr=False)  # a tenantlint.cache.EdgeMemo: unchanged files' edges
 
     def __post_init__(self) -> None:
         self.instances: dict[str, str] = {}
@@ -77,10 +80,13 @@ class CallGraph:
         self.methods: dict[str, dict[str, str]] = {}  # class -> short name -> function
         self.by_short: dict[str, list[str]] = {}
         self._by_last: dict[str, list[str]] = {}  # last dotted part -> names, for suffix lookups
+        self._twice: list[tuple[str, str]] = []  # names defined in two files: (name, the path that wins)
         for facts in self.files:
             program = facts.get("program") or {}
             module = module_name(facts.get("path") or "")
             for fn in program.get("functions", []):
+                if fn["name"] in self.functions:
+                    self._twice.append((fn["name"], self.functions[fn["name"]]["path"]))
                 self.functions.setdefault(fn["name"], {**fn, "path": facts.get("path"), "module": module})
             for cls in program.get("classes", []):
                 self.classes.setdefault(cls["name"], {**cls, "path": facts.get("path")})
@@ -107,8 +113,7 @@ class CallGraph:
             self._alias_dependencies()
         self.out: dict[str, list[Edge]] = {}
         self.into: dict[str, list[Edge]] = {}
-        for name, fn in self.functions.items():
-            self._resolve_function(name, fn)
+        self._resolve_all()
         for e in self.edges:
             self.out.setdefault(e.caller, []).append(e)
             self.into.setdefault(e.callee, []).append(e)
@@ -201,6 +206,43 @@ class CallGraph:
         return bases
 
     # -- resolution ------------------------------------------------------------------------------
+    def _resolve_all(self) -> None:
+        """Every function's calls, in the order of ``functions``; with a memo, the edges of
+        files unchanged since the last scan come from it (a hook run re-resolves only the
+        files it was given, unless a definition changed anywhere)."""
+        shape = self._shape() if self.memo is not None else None
+        known = self.memo.load(shape) if shape else {}
+        fresh: dict[str, dict] = {}
+        for name, fn in self.functions.items():
+            entry = known.get(fn["path"])
+            if entry is not None and name in entry["edges"]:
+                self.edges += [Edge(name, *e) for e in entry["edges"][name]]
+                self.unresolved += entry["unresolved"].get(name, 0)
+                continue
+            start, missed = len(self.edges), self.unresolved
+            self._resolve_function(name, fn)
+            if shape:
+                record = fresh.setdefault(fn["path"], {"edges": {}, "unresolved": {}})
+                record["edges"][name] = [[e.callee, e.call, e.kind, e.shift, e.admin] for e in self.edges[start:]]
+                if self.unresolved > missed:
+                    record["unresolved"][name] = self.unresolved - missed
+        if fresh:
+            self.memo.save(shape, {**known, **fresh})
+
+    def _shape(self) -> str | None:
+        """What every call was resolved against: each file's definitions (their digest,
+        made at extraction) and which file wins a name defined twice. None when a file's
+        facts carry no digest."""
+        parts = []
+        for facts in self.files:
+            program = facts.get("program")
+            if program:
+                if not program.get("shape"):
+                    return None
+                parts.append((facts.get("path"), program["shape"]))
+        material = json.dumps([sorted(parts), sorted(self._twice)])
+        return hashlib.sha256(material.encode()).hexdigest()
+
     def _resolve_function(self, name: str, fn: dict) -> None:
         for i, call in enumerate(fn.get("calls", [])):
             targets = self._targets(fn, call)

@@ -44,6 +44,7 @@ class Contexts:
         self.routed_classes: dict[str, str] = {}  # view classes routed as they are (no methods of their own)
         self.used_classes: dict[str, set[str]] = {}  # serializer/form/permission classes of a view, by context
         self._admin_markers = (*(w.lower() for w in self.config_list("admin_markers")), "admin", "staff", "superuser")
+        self._admin_classes: dict[str, bool] = {}  # _admin_bases() answers, per class
         self._request_entries(routes)
         self._other_entries()
         self.of: dict[str, set[str]] = {}
@@ -170,8 +171,11 @@ class Contexts:
 
     def _admin_bases(self, cls: str) -> bool:
         """A base that only staff pass: AdministratorPermissionRequiredMixin, StaffRequiredMixin."""
-        return any(any(m in b.rsplit(".", 1)[-1].lower() for m in self._admin_markers)
-                   for b in self.graph.bases_of(cls))
+        found = self._admin_classes.get(cls)
+        if found is None:
+            found = self._admin_classes[cls] = any(any(m in b.rsplit(".", 1)[-1].lower() for m in self._admin_markers)
+                                                   for b in self.graph.bases_of(cls))
+        return found
 
     def _admin_function(self, name: str | None, depth: int) -> bool:
         """A dependency or decorator that denies unless the caller is staff/admin, itself or

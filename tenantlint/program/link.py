@@ -35,11 +35,13 @@ PLAINTEXT_TYPES = {
 }
 
 
-def link(files: list[dict], config: Config, scripts: list[str] = (), focus: set[str] | None = None) -> dict:
+def link(files: list[dict], config: Config, scripts: list[str] = (), focus: set[str] | None = None,
+         edges=None) -> dict:
     """Join per-file facts into the policy input document. ``scripts``: functions the project
     installs as console commands (dotted names). ``focus``: on a scan of given files, their
     paths; the other files' queries are judged only when a function of a given file reaches
-    them (a finding can sit in a given file only then), the rest keep no sites."""
+    them (a finding can sit in a given file only then), the rest keep no sites. ``edges``: a
+    :class:`tenantlint.cache.EdgeMemo`, the call graph's edges of unchanged files."""
     models = _models(files)
     tables = _tables(files, models, config)
     fields = [_link_field(f, models, config) for facts in files for f in facts.get("fields", [])]
@@ -47,7 +49,7 @@ def link(files: list[dict], config: Config, scripts: list[str] = (), focus: set[
     constants = _constants(files)
     switches = runtime_switches(files)
     security = row_level_security(files, skip=switches)
-    graph = CallGraph(files)
+    graph = CallGraph(files, memo=edges)
     runtime = RuntimeScopes(files, models, graph)
     queries = []
     for facts in files:

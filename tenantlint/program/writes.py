@@ -46,6 +46,9 @@ def foreign_key_writes(graph: CallGraph, models: dict, tables: dict) -> list[dic
 
 
 def _written_model(callee: str, models: dict) -> str | None:
+    last = callee.rpartition(".")[2]
+    if last not in WRITE_METHODS and last not in models:  # most calls: nothing to split
+        return None
     parts = callee.split(".")
     if "objects" in parts[:-1] and parts[-1] in WRITE_METHODS:
         model = parts[parts.index("objects") - 1] if parts.index("objects") > 0 else None

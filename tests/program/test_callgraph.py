@@ -101,3 +101,38 @@ def test_a_method_of_an_attribute_of_self_is_the_attributes_class_not_selfs():
         ("app.m.Service.enqueue", "app.m.InProcessExecutor.submit", "call"),  # self._executor.submit
         ("app.m.Service.enqueue", "app.m.InProcessExecutor.submit", "call"),  # self._other.submit, by name
     ]
+
+
+def test_edges_of_unchanged_files_come_from_the_memo_and_the_rest_are_stored():
+    """With a memo (tenantlint.cache.EdgeMemo), a file it knows keeps its recorded edges,
+    unresolved; the other files are resolved and handed back to be stored."""
+    def function(name, *callees):
+        return {"name": name, "line": 1, "class": None, "params": [], "calls": [
+            {"callee": c, "line": 2, "column": 1, "end_line": 2, "end_column": 5, "args": [], "kw": {}}
+            for c in callees]}
+
+    files = [{"path": "a.py", "program": {"shape": "s1", "functions": [function("a.f", "b.g"), function("a.h")]}},
+             {"path": "b.py", "program": {"shape": "s2", "functions": [function("b.g", "a.h")]}}]
+
+    class Memo:
+        saved = None
+
+        def load(self, shape):
+            self.shape = shape
+            return {"a.py": {"sha": "x", "edges": {"a.f": [["a.h", 0, "call", 0, False]], "a.h": []},
+                             "unresolved": {"a.f": 2}}}
+
+        def save(self, shape, files):
+            self.saved = (shape, files)
+
+    memo = Memo()
+    graph = CallGraph(files, memo=memo)
+    # a.f's recorded edge (to a.h, not b.g as resolving would say) proves it was not resolved again
+    assert [(e.caller, e.callee) for e in graph.edges] == [("a.f", "a.h"), ("b.g", "a.h")]
+    assert graph.unresolved == 2
+    shape, stored = memo.saved
+    assert shape == memo.shape and stored["b.py"] == {"edges": {"b.g": [["a.h", 0, "call", 0, False]]},
+                                                      "unresolved": {}}
+    assert stored["a.py"]["edges"]["a.f"] == [["a.h", 0, "call", 0, False]]
+    del files[1]["program"]["shape"]  # facts from before shapes: no memo at all
+    assert [(e.caller, e.callee) for e in CallGraph(files, memo=Memo()).edges] == [("a.f", "b.g"), ("b.g", "a.h")]

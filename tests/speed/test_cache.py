@@ -290,3 +290,36 @@ def test_a_hook_run_with_two_cpus_reports_what_one_cpu_does(tmp_path):
         answers.append([(f["rule"], f["line"]) for f in json.loads(
             run_cli("scan", "crm/routes.py", "--jobs", jobs, "--format", "json", cwd=project).stdout)["findings"]])
     assert answers[0] == [(rule, line - 1) for rule, line in answers[1]] and answers[0]
+
+
+def test_the_call_graph_of_unchanged_files_is_reused_and_never_stale(tmp_path):
+    """A hook run takes the resolved calls of unchanged files from the last scan
+    (``callgraph/`` in the cache); an edited body re-resolves its file, a changed
+    definition anywhere the whole program: the findings are those of a scan without cache."""
+    import shutil
+
+    from tests.conftest import SHARED
+
+    if not (SHARED / "dev-cases" / "crm_layers").is_dir():
+        pytest.skip("shared dev-cases not present")
+    project = tmp_path / "crm"
+    shutil.copytree(SHARED / "dev-cases" / "crm_layers", project, ignore=shutil.ignore_patterns("__pycache__"))
+    own = {"TENANTLINT_CACHE_DIR": str(tmp_path / "cache")}
+    run_cli("scan", ".", cwd=project, env=own)
+    [memo] = (tmp_path / "cache" / "callgraph").glob("*.json")
+    assert "crm/repository.py" in json.loads(memo.read_text())["files"]
+
+    def hook_run(*extra: str) -> list[tuple]:
+        proc = run_cli("scan", "crm/routes.py", "--format", "json", *extra, cwd=project, env=own)
+        return [(f["rule"], f["path"], f["line"]) for f in json.loads(proc.stdout)["findings"]]
+
+    routes, repository = project / "crm" / "routes.py", project / "crm" / "repository.py"
+    routes.write_text(routes.read_text().replace("repository.deals_of_account(session, user.account_id)",
+                                                 "repository.all_deals(session)"))  # a body edit: a new callee
+    listing = next(i for i, line in enumerate(routes.read_text().splitlines(), 1) if "repository.all_deals" in line)
+    found = hook_run()
+    assert ("missing-tenant-filter", "crm/routes.py", listing) in found
+    assert found == hook_run("--no-cache")
+    repository.write_text(repository.read_text().replace("def unused_contact_dump", "def contact_dump"))
+    routes.write_text("# moved\n" + routes.read_text())  # a definition changed elsewhere: all resolved again
+    assert hook_run() == hook_run("--no-cache") == [(rule, path, line + 1) for rule, path, line in found]

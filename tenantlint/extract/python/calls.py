@@ -56,6 +56,8 @@ module-level or imported name, ``["?"]`` anything else.
 from __future__ import annotations
 
 import ast
+import hashlib
+import json
 
 from tenantlint.extract.web.names import Module, dotted, string, strings
 
@@ -102,6 +104,17 @@ DENY_CALLS = {"abort", "PermissionDenied", "Http404", "HTTPException", "Forbidde
 
 _COMPOUND = tuple(t for t in (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try,
                               getattr(ast, "TryStar", None), ast.Match) if t is not None)
+
+
+def program_shape(program: dict) -> str:
+    """A digest of what calls in other files are resolved against: function and class
+    names, base classes, the types methods give ``self``'s attributes, module singletons
+    and dependency aliases; no line numbers, no bodies. An edit inside a function leaves
+    it as it is, so the other files' resolved calls stay valid."""
+    material = [[(f["name"], f.get("class"), f.get("attr_types")) for f in program.get("functions", ())],
+                [(c["name"], c.get("bases")) for c in program.get("classes", ())],
+                program.get("instances"), program.get("dep_aliases")]
+    return hashlib.blake2b(json.dumps(material, sort_keys=True, default=str).encode(), digest_size=12).hexdigest()
 
 
 def extract_calls(mod: Module) -> dict:
