@@ -256,18 +256,8 @@ def _analyse(group: Project, cwd: Path, selection: RuleSelection, *, jobs, cache
     security = security_files(paths, files.files + context, config, cwd)
     security_paths = {display_path(file, cwd) for file in security}
     digests: dict[str, str] = {}
-    if warming is not None:
-        try:
-            lent, lent_errors = extract_files(context + security, cwd, config, jobs=jobs, cache_dir=cache_dir,
-                                              digests=digests)
-        finally:
-            warming.wait()
-        given, given_errors = extract_files(files.files, cwd, config, jobs=jobs, cache_dir=cache_dir,
-                                            digests=digests)
-        all_facts, extract_errors = given + lent, given_errors + lent_errors
-    else:
-        all_facts, extract_errors = extract_files(files.files + context + security, cwd, config, jobs=jobs,
-                                                  cache_dir=cache_dir, digests=digests)
+    all_facts, extract_errors = _facts(files.files, context + security, warming, cwd, config, jobs, cache_dir,
+                                       digests)
     if config.source is None and config.tenant_columns_defaulted:  # no config: ask the schema
         inferred = inferred_config(linked_tables(all_facts, config), config)
         if inferred is not None:
@@ -332,6 +322,20 @@ def _analyse(group: Project, cwd: Path, selection: RuleSelection, *, jobs, cache
     where = f"{display_path(Path(config.source), cwd)}: " if config.source else ""
     warnings = [where + text for text in config_warnings(document["tables"], config)]
     return _Part(config, files, found, errors, document, to_root, read, root or cwd, warnings, exempted)
+
+
+def _facts(given: list[Path], lent: list[Path], warming, cwd: Path, config: Config, jobs: int,
+           cache_dir: Path | None, digests: dict) -> tuple[list[dict], list[dict]]:
+    """Facts (and errors) of the given files, then of the files lent for context. With a
+    ``warming`` child parsing the given files, the lent ones load first, meanwhile."""
+    if warming is None:
+        return extract_files(given + lent, cwd, config, jobs=jobs, cache_dir=cache_dir, digests=digests)
+    try:
+        lent_facts, lent_errors = extract_files(lent, cwd, config, jobs=jobs, cache_dir=cache_dir, digests=digests)
+    finally:
+        warming.wait()
+    facts, errors = extract_files(given, cwd, config, jobs=jobs, cache_dir=cache_dir, digests=digests)
+    return facts + lent_facts, errors + lent_errors
 
 
 def _finding_order(finding: dict) -> tuple:

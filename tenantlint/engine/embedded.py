@@ -218,8 +218,7 @@ def _communicate(proc: subprocess.Popen, payload: bytes, timeout: float,
 
 
 def _end(proc: subprocess.Popen | None) -> None:
-    """Stop a child nothing will ask anything (closing its input lets it exit; it is killed
-    in case it is still compiling)."""
+    """Kill and reap a child nothing will ask anything (it may still be compiling)."""
     if proc is None:
         return
     with contextlib.suppress(OSError):
