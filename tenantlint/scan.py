@@ -249,8 +249,9 @@ def _analyse(group: Project, cwd: Path, selection: RuleSelection, *, jobs, cache
         cache_dir = cwd / cache_dir if cache_dir is not None else default_cache_dir(config, cwd)
     else:
         cache_dir = None
-    # A few given files (a hook's): parsed on another CPU while the project is read.
-    warming = warm_cache(files.files, cwd, config, cache_dir, jobs) if len(files.files) <= WARM_FILES else None
+    # A few files given by name (a hook's): parsed on another CPU while the rest of the project is read.
+    hook = len(files.files) <= WARM_FILES and any((cwd / p).is_file() for p in paths)
+    warming = warm_cache(files.files, cwd, config, cache_dir, jobs) if hook else None
     context = context_files(paths, files.files, config, cwd, root)
     context_paths = {display_path(file, cwd) for file in context}
     security = security_files(paths, files.files + context, config, cwd)
@@ -281,17 +282,23 @@ def _analyse(group: Project, cwd: Path, selection: RuleSelection, *, jobs, cache
     from tenantlint.engine import load_policy_dirs, prepare
 
     policy_folders = load_policy_dirs(config, policy_dirs)
-    # The policies compile on another CPU while the program is linked.
-    prepared = prepare(config, policy_folders, opa_url) if jobs > 1 else None
+    prepared = None
+
+    def linked(edges=None) -> dict:
+        nonlocal prepared
+        if jobs > 1:  # the policies compile on another CPU while the program is linked
+            prepared = prepare(config, policy_folders, opa_url)
+        return link(all_facts, config, scripts=scripts, focus=focus, edges=edges)
+
     try:
         if cache_dir is not None:  # an unchanged tree: the same document, no whole-program stage
             from tenantlint.cache import EdgeMemo, cached_document
 
             edges = EdgeMemo(cache_dir, digests, config)
             document = cached_document(cache_dir, digests, config, [sorted(context_paths), scripts],
-                                       lambda: link(all_facts, config, scripts=scripts, focus=focus, edges=edges))
+                                       lambda: linked(edges))
         else:
-            document = link(all_facts, config, scripts=scripts, focus=focus)
+            document = linked()
         engine_document = _given_files_only(document, context_paths) if context_paths else document
         if selection:
             selection.check(_rule_ids(policy_folders))

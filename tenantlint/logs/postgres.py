@@ -21,10 +21,12 @@ and session, the actors of a statement.
 from __future__ import annotations
 
 import csv
+import errno
 import gzip
 import io
 import itertools
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -320,25 +322,55 @@ def _lines(path: str, stats: ReadStats) -> Iterator[str]:
     try:
         head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
         stream = gzip.GzipFile(fileobj=raw) if head == b"\x1f\x8b" else raw
-        for line in _byte_lines(stream, stats):
+        for line in _byte_lines(stream, stats, _hole_skipper(stream) if stream is not sys.stdin.buffer else None):
             yield line.decode("utf-8", "replace").rstrip("\r")
     finally:
         if raw is not sys.stdin.buffer:
             raw.close()
 
 
-def _byte_lines(stream, stats: ReadStats) -> Iterator[bytes]:
+def _hole_skipper(stream):
+    """For a plain file: a function that moves the stream past a hole (a sparse file's
+    unwritten gigabytes hold no line ending); None for a pipe or a gzip stream."""
+    seek_data = getattr(os, "SEEK_DATA", None)
+    if seek_data is None or not isinstance(stream, io.BufferedReader) or not stream.seekable():
+        return None
+
+    def skip() -> None:
+        here = stream.tell()
+        try:
+            there = os.lseek(stream.fileno(), here, seek_data)
+        except OSError as exc:  # ENXIO: nothing but a hole up to the end
+            if exc.errno == errno.ENXIO:
+                stream.seek(0, os.SEEK_END)
+            return
+        if there > here:
+            stream.seek(there)
+
+    return skip
+
+
+def _byte_lines(stream, stats: ReadStats, skip_hole=None) -> Iterator[bytes]:
     start: list[bytes] = []  # the pieces of the line under way, from earlier chunks
     size, skipping = 0, False
-    while chunk := stream.read(_CHUNK):
+    while True:
+        if skipping and skip_hole is not None:
+            skip_hole()
+        chunk = stream.read(_CHUNK)
+        if not chunk:
+            break
+        if skipping:  # the rest of an overlong line: only its end is looked for, nothing is copied
+            end = chunk.find(b"\n")
+            if end < 0:
+                continue
+            chunk, skipping = chunk[end + 1:], False
+            yield b""
         *ended, rest = chunk.split(b"\n")
         for line in ended:
-            if skipping:
-                skipping, line = False, b""
-            elif start:
+            if start:
                 line, start, size = b"".join(start) + line, [], 0
             yield line
-        if not skipping and rest:
+        if rest:
             start.append(rest)
             size += len(rest)
             if size > MAX_LINE:
