@@ -311,8 +311,10 @@ def _validate_contexts(value: Any, where: str) -> dict:
 
 
 def _validate_guards(value: Any, where: str) -> tuple:
-    """``guards: [{function: mylib.authorize, checks: [1]}]``: helpers outside the scanned tree
-    that verify the arguments at these positions (0-based) against the caller's tenant."""
+    """``guards: [{function: mylib.authorize, checks: [1, "obj"]}]``: helpers outside the
+    scanned tree (or that the call graph cannot see through, as an authorization plugin)
+    that verify the arguments at these positions (0-based) or keywords against the
+    caller's tenant."""
     if not isinstance(value, list):
         raise ConfigError(f"config key 'guards'{where} must be a list of mappings (function, checks)")
     out = []
@@ -325,8 +327,11 @@ def _validate_guards(value: Any, where: str) -> tuple:
         if not isinstance(item.get("function"), str) or not item["function"]:
             raise ConfigError(f"config key 'guards[{i}].function'{where} must name a function (dotted name)")
         checks = item.get("checks", [0])
-        if not isinstance(checks, list) or not all(isinstance(c, int) and c >= 0 for c in checks):
-            raise ConfigError(f"config key 'guards[{i}].checks'{where} must list argument positions (0-based)")
+        if not isinstance(checks, list) or not all(
+                (isinstance(c, int) and not isinstance(c, bool) and c >= 0) or (isinstance(c, str) and c.isidentifier())
+                for c in checks):
+            raise ConfigError(f"config key 'guards[{i}].checks'{where} must list argument positions (0-based) "
+                              "or keyword names")
         out.append({"function": item["function"], "checks": list(checks)})
     return tuple(out)
 

@@ -439,7 +439,11 @@ class _Judge:
             for guard in self._config_guards_of(call["callee"]):
                 reason = ("guard", f"{guard['function']}() (config) at line {call['line']}")
                 for pos in guard["checks"]:
-                    for leaf in call["args"][pos] if pos < len(call["args"]) else ():
+                    if isinstance(pos, str):  # a keyword argument
+                        given = call["kw"].get(pos, ())
+                    else:
+                        given = call["args"][pos] if pos < len(call["args"]) else ()
+                    for leaf in given:
                         _verify(out, leaf, reason)
         for key, reason in list(out.items()):
             if key[0] == "call" and key[1] < len(fn["calls"]):

@@ -1088,3 +1088,177 @@ def test_a_flag_passed_along_keeps_its_callers_default(tmp_path):
             return await new_flow(session, flow_id, user.id, widen=True)
     """
     assert _project(tmp_path, {**FLOW_APP, "app/api.py": api}) == [("unscoped-lookup", "app/api.py", 29, "error")]
+
+
+def test_a_helper_that_fetches_by_the_key_and_the_tenant_or_raises_guards_the_key(tmp_path):
+    """langflow: ``flow = await _get_user_flow(session, flow_id, current_user.id)`` fetches
+    with ``Flow.user_id == user_id`` and raises 404 when there is no row; the handler's
+    later queries by ``flow_id`` (or ``flow.id``) are about the caller's own flow. The same
+    query reached by a handler that skips the helper is reported."""
+    found = _project(tmp_path, {
+        "tenantlint.yaml": "tenant_columns: [user_id]\n",
+        "app/__init__.py": "",
+        "app/models.py": """
+            from uuid import UUID
+
+            from sqlmodel import Field, SQLModel
+
+
+            class User(SQLModel, table=True):
+                id: UUID = Field(primary_key=True)
+
+
+            class Flow(SQLModel, table=True):
+                id: UUID = Field(primary_key=True)
+                user_id: UUID = Field(foreign_key="user.id")
+
+
+            class FlowVersion(SQLModel, table=True):
+                id: UUID = Field(primary_key=True)
+                flow_id: UUID = Field(foreign_key="flow.id")
+                user_id: UUID = Field(foreign_key="user.id")
+        """,
+        "app/crud.py": """
+            from sqlmodel import select
+
+            from app.models import FlowVersion
+
+
+            async def versions_of(session, flow_id):
+                result = await session.exec(select(FlowVersion).where(FlowVersion.flow_id == flow_id))
+                return result.all()
+        """,
+        "app/routes.py": """
+            from uuid import UUID
+
+            from fastapi import APIRouter, Depends, HTTPException
+            from sqlmodel import select
+
+            from app.crud import versions_of
+            from app.models import Flow
+
+            router = APIRouter()
+
+
+            async def _get_user_flow(session, flow_id: UUID, user_id: UUID) -> Flow:
+                result = await session.exec(select(Flow).where(Flow.id == flow_id, Flow.user_id == user_id))
+                flow = result.first()
+                if not flow:
+                    raise HTTPException(status_code=404, detail="Flow not found")
+                return flow
+
+
+            @router.get("/flows/{flow_id}/versions")
+            async def by_key(flow_id: UUID, session=Depends(get_session), current_user=Depends(get_current_user)):
+                await _get_user_flow(session, flow_id, current_user.id)
+                return await versions_of(session, flow_id)
+
+
+            @router.get("/flows/{flow_id}/versions2")
+            async def by_row(flow_id: UUID, session=Depends(get_session), current_user=Depends(get_current_user)):
+                flow = await _get_user_flow(session, flow_id, current_user.id)
+                return await versions_of(session, flow.id)
+
+
+            @router.get("/flows/{flow_id}/versions3")
+            async def unchecked(flow_id: UUID, session=Depends(get_session), current_user=Depends(get_current_user)):
+                return await versions_of(session, flow_id)
+        """,
+    })
+    assert found == [("missing-tenant-filter", "app/routes.py", 34, "error")]
+
+
+def test_a_row_bound_in_two_branches_is_verified_only_by_what_both_verify(tmp_path):
+    """langflow's webhook: ``flow = await session.get(Flow, flow_id)`` in one branch, a query
+    scoped to ``user_id`` in the other, then ``if flow is None: raise``. The scoped branch
+    does not vouch for the unscoped one: the lookup by the URL's id is still reported."""
+    found = _project(tmp_path, {
+        "tenantlint.yaml": "tenant_columns: [user_id]\n",
+        "app/__init__.py": "",
+        "app/models.py": """
+            from uuid import UUID
+
+            from sqlmodel import Field, SQLModel
+
+
+            class Flow(SQLModel, table=True):
+                id: UUID = Field(primary_key=True)
+                user_id: UUID
+                name: str
+        """,
+        "app/routes.py": """
+            from uuid import UUID
+
+            from fastapi import APIRouter, Depends, HTTPException
+            from sqlmodel import select
+
+            from app.models import Flow
+
+            router = APIRouter()
+
+
+            async def flow_of(session, flow_id_or_name: str, user_id: UUID | None = None) -> Flow:
+                try:
+                    flow = await session.get(Flow, UUID(flow_id_or_name))
+                except ValueError:
+                    stmt = select(Flow).where(Flow.name == flow_id_or_name)
+                    if user_id is not None:
+                        stmt = stmt.where(Flow.user_id == user_id)
+                    flow = (await session.exec(stmt)).first()
+                if flow is None:
+                    raise HTTPException(status_code=404)
+                return flow
+
+
+            @router.post("/webhook/{flow_id_or_name}")
+            async def webhook(flow_id_or_name: str, session=Depends(get_session)):
+                flow = await flow_of(session, flow_id_or_name)
+                return flow.name
+        """,
+    })
+    assert found == [("unscoped-lookup", "app/routes.py", 26, "error")]
+
+
+def test_a_config_guard_checks_keyword_arguments(tmp_path):
+    """langflow: ``await ensure_flow_permission(current_user, FlowAction.READ, flow_id=flow.id,
+    flow_user_id=flow.user_id)`` decides through an authorization plugin the call graph
+    cannot follow; ``guards: [{function: "*.ensure_*_permission", checks: [flow_id]}]`` says
+    it verifies the row. Without the config entry the fetch by the URL's id is reported."""
+    files = {
+        "app/__init__.py": "",
+        "app/models.py": """
+            from uuid import UUID
+
+            from sqlmodel import Field, SQLModel
+
+
+            class Flow(SQLModel, table=True):
+                id: UUID = Field(primary_key=True)
+                user_id: UUID
+        """,
+        "app/routes.py": """
+            from uuid import UUID
+
+            from fastapi import APIRouter, Depends, HTTPException
+
+            from app.models import Flow
+            from authz.guards import ensure_flow_permission
+
+            router = APIRouter()
+
+
+            @router.get("/flows/{flow_id}")
+            async def read_flow(flow_id: UUID, session=Depends(get_session), current_user=Depends(get_current_user)):
+                flow = await session.get(Flow, flow_id)
+                if flow is None:
+                    raise HTTPException(status_code=404)
+                await ensure_flow_permission(current_user, "read", flow_id=flow.id, flow_user_id=flow.user_id)
+                return flow
+        """,
+    }
+    plain = _project(tmp_path / "plain", {**files, "tenantlint.yaml": "tenant_columns: [user_id]\n"})
+    assert plain == [("unscoped-lookup", "app/routes.py", 13, "error")]
+    guarded = _project(tmp_path / "guarded", {**files, "tenantlint.yaml": (
+        "tenant_columns: [user_id]\n"
+        "guards: [{function: \"*.ensure_*_permission\", checks: [flow_id, kb_id]}]\n")})
+    assert guarded == []

@@ -250,8 +250,10 @@ def test_config_keys_are_validated():
         config_from_mapping({"contexts": {"backgrund": "info"}})
     with pytest.raises(ConfigError, match="contexts.command"):
         config_from_mapping({"contexts": {"command": "loud"}})
-    with pytest.raises(ConfigError, match="guards\\[0\\].checks"):
-        config_from_mapping({"guards": [{"function": "x.y", "checks": ["a"]}]})
+    for bad in (["a b"], [-1], [True]):
+        with pytest.raises(ConfigError, match="guards\\[0\\].checks"):
+            config_from_mapping({"guards": [{"function": "x.y", "checks": bad}]})
+    assert config_from_mapping({"guards": [{"function": "x.y", "checks": [1, "obj"]}]}).guards[0]["checks"] == [1, "obj"]
     cfg = config_from_mapping({"job_launchers": ["start_job"], "admin_markers": ["is_operator"],
                                "entry_points": ["rpc.*"], "guards": [{"function": "acl.check"}]})
     assert cfg.guards == ({"function": "acl.check", "checks": [0]},)

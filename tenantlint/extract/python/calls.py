@@ -742,12 +742,16 @@ class _FunctionWalk:
         return found or []
 
     def _membership_of(self, leaves: list) -> list:
-        """A boolean computed by a call: what that call verified."""
-        out = []
-        for leaf in leaves:
-            if leaf[0] == "call":
-                out += self._verifies_call(self.calls[leaf[1]])
-        return _dedupe(out)
+        """A boolean or a row computed by a call: what that call verified. A name bound in
+        branches (``flow = session.get(Flow, flow_id)`` in one, a query scoped to the user in
+        the other) verifies only what every call it may hold verifies."""
+        found = [self._verifies_call(self.calls[leaf[1]]) for leaf in leaves if leaf[0] == "call"]
+        if not found:
+            return []
+        common = found[0]
+        for other in found[1:]:
+            common = [leaf for leaf in common if leaf in other]
+        return _dedupe(common)
 
     def _membership_call(self, node: ast.Call) -> list:
         for i in range(len(self.calls) - 1, -1, -1):
@@ -758,14 +762,42 @@ class _FunctionWalk:
 
     def _verifies_call(self, call: dict) -> list:
         """A call that mentions the caller (``filter(deal_id=deal_id, user=request.user).exists()``,
-        ``has_access(user, deal)``) verifies the keys and rows it is given."""
-        chain = _chain_of(self.calls, call)
+        ``has_access(user, deal)``) verifies the keys and rows it is given. So does one given
+        a parameter named for the tenant (``select(Flow).where(Flow.id == flow_id, Flow.user_id
+        == user_id)`` in ``get_user_flow(session, flow_id, user_id)``): the fetch is scoped by
+        it, as the scope analysis would judge that query, and what it verifies is the key."""
+        chain = self._built_from(call)
         leaves = [leaf for c in chain for a in [*c["args"], *c["kw"].values()] for leaf in a]
-        if not any(leaf[0] == "c" for leaf in leaves) and not any(
+        tenant = {leaf[1] for leaf in leaves if leaf[0] == "p" and self.file.is_tenant_attr(leaf[1])}
+        if not tenant and not any(leaf[0] == "c" for leaf in leaves) and not any(
                 leaf[0] == "p" and leaf[1] in CALLER_NAMES for leaf in leaves):
             return []
         return _dedupe([leaf for leaf in leaves if leaf[0] in ("p", "r", "call", "row")
-                        and not (leaf[0] == "p" and leaf[1] in CALLER_NAMES | {"request", "self"})])
+                        and not (leaf[0] == "p" and leaf[1] in CALLER_NAMES | tenant | {"request", "self"})])
+
+
+    def _built_from(self, call: dict) -> list[dict]:
+        """The calls a result is made of: its method chain, the calls given to it, and the
+        call whose result it is invoked on (``result = await session.exec(select(Flow)
+        .where(...))`` then ``flow = result.first()``)."""
+        out, todo, seen = [], [call], set()
+        while todo and len(out) < MAX_BUILT_FROM:
+            current = todo.pop()
+            if id(current) in seen:
+                continue
+            seen.add(id(current))
+            out.append(current)
+            given = [leaf for a in [*current["args"], *current["kw"].values()] for leaf in a]
+            todo += [self.calls[leaf[1]] for leaf in [*current.get("receiver", ()), *given]
+                     if leaf[0] == "call" and leaf[1] < len(self.calls)]
+            if current["callee"].startswith("var:"):
+                name = current["callee"][4:].partition(".")[0]
+                todo += [self.calls[leaf[1]] for leaf in self.env.get(name, ())
+                         if leaf[0] == "call" and leaf[1] < len(self.calls)]
+        return out
+
+
+MAX_BUILT_FROM = 20  # calls followed back from one result
 
 
 def _irrelevant(name: str | None, callee: str, short: str) -> bool:
@@ -801,15 +833,6 @@ def _unwrap(node):
            and (dotted(node.func) or "") in TRANSPARENT):
         node = node.args[0]
     return node
-
-
-def _chain_of(calls: list[dict], call: dict) -> list[dict]:
-    """The calls of one method chain ending at ``call`` (its receivers)."""
-    out = [call]
-    for leaf in call.get("receiver", []):
-        if leaf[0] == "call":
-            out += _chain_of(calls, calls[leaf[1]])
-    return out
 
 
 def _denies(body) -> bool:
