@@ -317,12 +317,12 @@ def _records(reader) -> Iterator[tuple[int, object]]:
 def _lines(path: str, stats: ReadStats) -> Iterator[str]:
     """The lines of ``path`` without their line ending. A line longer than MAX_LINE is
     skipped (an empty line stands in for it, so the next ones keep their numbers): memory
-    stays bounded, and a 2 GB file of zeros is read in seconds."""
+    stays bounded, and a sparse file's holes are jumped over."""
     raw = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115 - closed below
     try:
         head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
         stream = gzip.GzipFile(fileobj=raw) if head == b"\x1f\x8b" else raw
-        for line in _byte_lines(stream, stats, _hole_skipper(stream) if stream is not sys.stdin.buffer else None):
+        for line in _byte_lines(stream, stats, _hole_skipper(stream)):
             yield line.decode("utf-8", "replace").rstrip("\r")
     finally:
         if raw is not sys.stdin.buffer:
