@@ -200,7 +200,8 @@ class EdgeMemo:
                 return {}
             return {path: entry for path, entry in memo["files"].items()
                     if isinstance(entry, dict) and entry.get("sha") == self.contents.get(path)
-                    and isinstance(entry.get("edges"), dict) and isinstance(entry.get("unresolved"), dict)}
+                    and _sound_edges(entry.get("edges")) and isinstance(entry.get("unresolved"), dict)
+                    and all(isinstance(n, int) for n in entry["unresolved"].values())}
         except (OSError, ValueError, RecursionError):
             return {}
 
@@ -213,6 +214,16 @@ class EdgeMemo:
             return
         _write_atomic(self.entry, {"format": FORMAT, "shape": shape, "files": kept})
         _keep_newest(self.entry.parent, KEEP_DOCUMENTS)
+
+
+def _sound_edges(edges) -> bool:
+    """``{function: [[callee, call, kind, shift, admin], ...]}`` with those types: a memo
+    edited or damaged by hand is not trusted."""
+    return isinstance(edges, dict) and all(
+        isinstance(found, list) and all(
+            isinstance(e, list) and len(e) == 5 and isinstance(e[0], str) and isinstance(e[1], int)
+            and isinstance(e[2], str) and isinstance(e[3], int) and isinstance(e[4], bool) for e in found)
+        for found in edges.values())
 
 
 def _remembered(folder: Path, key: str, field: str, keep: int, compute: Callable, valid: Callable):

@@ -323,3 +323,20 @@ def test_the_call_graph_of_unchanged_files_is_reused_and_never_stale(tmp_path):
     repository.write_text(repository.read_text().replace("def unused_contact_dump", "def contact_dump"))
     routes.write_text("# moved\n" + routes.read_text())  # a definition changed elsewhere: all resolved again
     assert hook_run() == hook_run("--no-cache") == [(rule, path, line + 1) for rule, path, line in found]
+
+
+def test_a_damaged_call_graph_memo_is_not_trusted(tmp_path):
+    """A memo whose edges are not [callee, call, kind, shift, admin] is ignored: the calls
+    are resolved again and the scan reports what it would without it."""
+    from tenantlint.cache import EdgeMemo
+    from tenantlint.config import Config
+
+    memo = EdgeMemo(tmp_path, {"a.py": "x"}, Config())
+    memo.save("shape", {"a.py": {"edges": {"a.f": [["a.g", 0, "call", 0, False]]}, "unresolved": {}}})
+    assert memo.load("shape")["a.py"]["edges"] == {"a.f": [["a.g", 0, "call", 0, False]]}
+    assert memo.load("another shape") == {}
+    for damaged in ({"a.f": [["a.g", "0", "call", 0, False]]}, {"a.f": [["a.g"]]}, {"a.f": "a.g"}):
+        memo.save("shape", {"a.py": {"edges": damaged, "unresolved": {}}})
+        assert memo.load("shape") == {}
+    memo.entry.write_text("{not json")
+    assert memo.load("shape") == {}
