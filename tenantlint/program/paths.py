@@ -289,7 +289,7 @@ class _Judge:
         deps = fn.get("deps") or {}
         not_keys = _not_keys(fn, NOT_KEYS)
         keys: set = set()
-        state = {"request": [], "unknown": False, "server": False}
+        state = {"request": [], "unknown": False, "server": False, "caller": False}
         for leaf in leaves:
             kind = leaf[0]
             if kind == "p":
@@ -306,6 +306,8 @@ class _Judge:
                 state["server"] = True       # is no key: scoping by it is the scope analysis' job)
             elif kind == "?":
                 state["unknown"] = True
+            elif kind == "own":  # a value made from the caller's identity: a key of the caller's own rows
+                state["caller"] = True
         return keys, state
 
     def _map(self, caller: dict, callee: dict, e: Edge, keys: set, state: dict) -> tuple[set, dict]:
@@ -331,6 +333,7 @@ class _Judge:
         state["request"] += found["request"]
         state["unknown"] = state["unknown"] or found["unknown"]
         state["server"] = state["server"] or found["server"]
+        state["caller"] = state.get("caller") or found["caller"]
         return new_keys, state
 
     def _needs_on(self, q: dict, name: str, path: list[Edge], e: Edge, caller: dict, state: dict) -> dict | None:
@@ -517,7 +520,9 @@ class _Judge:
             kind = "admin"
         route_keys = self._route_keys(name, keys) if kind in ("request", "admin") else []
         requested = [*state["request"], *route_keys]
-        if state.get("opaque") and not state["request"]:
+        if state.get("caller"):  # also keyed by the caller's identity: whatever else the request narrows
+            key, requested = "server", []
+        elif state.get("opaque") and not state["request"]:
             key = "opaque"
         elif requested:
             key = "request"

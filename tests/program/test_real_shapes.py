@@ -1262,3 +1262,66 @@ def test_a_config_guard_checks_keyword_arguments(tmp_path):
         "tenant_columns: [user_id]\n"
         "guards: [{function: \"*.ensure_*_permission\", checks: [flow_id, kb_id]}]\n")})
     assert guarded == []
+
+
+def test_a_key_derived_from_the_caller_is_the_callers_own(tmp_path):
+    """langflow: ``virtual_flow_id = _compute_shared_message_flow_id(current_user.id,
+    source_flow_id)`` (a uuid5 of both) keys the caller's own copy of a shared flow's
+    messages; the request's ``source_flow_id`` alone still keys any tenant's rows."""
+    found = _project(tmp_path, {
+        "tenantlint.yaml": "tenant_columns: [user_id]\n",
+        "app/__init__.py": "",
+        "app/models.py": """
+            from uuid import UUID
+
+            from sqlmodel import Field, SQLModel
+
+
+            class Message(SQLModel, table=True):
+                id: UUID = Field(primary_key=True)
+                flow_id: UUID
+                user_id: UUID
+        """,
+        "app/routes.py": """
+            from uuid import NAMESPACE_URL, UUID, uuid5
+
+            from fastapi import APIRouter, Depends
+            from sqlmodel import select
+
+            from app.models import Message
+
+            router = APIRouter()
+
+
+            def _virtual_flow_id(user_id: UUID, source_flow_id: UUID) -> UUID:
+                return uuid5(NAMESPACE_URL, f"user:{user_id}_{source_flow_id}")
+
+
+            @router.get("/messages/shared")
+            async def shared(source_flow_id: UUID, session=Depends(get_session), current_user=Depends(get_current_user)):
+                virtual_flow_id = _virtual_flow_id(current_user.id, source_flow_id)
+                return await session.exec(select(Message).where(Message.flow_id == virtual_flow_id))
+
+
+            @router.get("/messages/other")
+            async def other(source_flow_id: UUID, session=Depends(get_session), current_user=Depends(get_current_user)):
+                flow_id = UUID(str(source_flow_id))
+                return await session.exec(select(Message).where(Message.flow_id == flow_id))
+
+
+            @router.delete("/messages/shared/{session_id}")
+            async def delete_shared(session_id: str, source_flow_id: UUID, session=Depends(get_session),
+                                    current_user=Depends(get_current_user)):
+                virtual_flow_id = _virtual_flow_id(current_user.id, source_flow_id)
+                stmt = select(Message).where(Message.flow_id == virtual_flow_id).where(Message.session_id == session_id)
+                return await session.exec(stmt)
+
+
+            @router.delete("/messages/any/{session_id}")
+            async def delete_any(session_id: str, session=Depends(get_session), current_user=Depends(get_current_user)):
+                return await session.exec(select(Message).where(Message.session_id == session_id))
+        """,
+    })
+    # the derived key keeps the rows the caller's whatever else the request narrows by
+    assert found == [("missing-tenant-filter", "app/routes.py", 24, "error"),
+                     ("missing-tenant-filter", "app/routes.py", 37, "error")]

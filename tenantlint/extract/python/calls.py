@@ -39,7 +39,9 @@ their enclosing function (``crm.views.DealView.get``)::
 
 A *leaf* says where a value comes from: ``["p", name]`` a parameter (or a keyword of the
 function's own ``**kwargs``), ``["r", text]`` the request (``["r", "kwargs:deal_id"]`` for a
-URL keyword), ``["c", text]`` the caller (``request.user``), ``["s", text]`` the server-side
+URL keyword), ``["c", text]`` the caller (``request.user``), ``["own", "f()"]`` a value a
+plain function made from the caller's identity (``virtual_id(user.id, flow_id)``: a key of
+the caller's own rows), ``["s", text]`` the server-side
 session, ``["call", i]`` the result of call ``i`` of this function (a fetched row),
 ``["row", i, attr]`` an attribute of such a result, ``["k"]`` a constant, ``["g", name]`` a
 module-level or imported name, ``["?"]`` anything else.
@@ -601,11 +603,14 @@ class _FunctionWalk:
             self.check(node.lineno, [leaf for a in args for leaf in a if leaf[0] in ("call", "row", "p")
                                      and not (leaf[0] == "p" and leaf[1] in ("request", "self", "user"))])
         # What the request or the caller controls stays so through a plain function
-        # (parse_id(request.GET["id"]), decode(pk)); a method's result (a row fetched by
-        # it) is a row.
+        # (parse_id(request.GET["id"]), decode(pk)), unless the caller's identity goes in too
+        # (compute_virtual_flow_id(current_user.id, flow_id): a key of the caller's own); a
+        # method's result (a row fetched by it) is a row.
         if name and "." not in name and not name[:1].isupper():
-            tainted = [leaf for a in [*args, *kw.values()] for leaf in a if leaf[0] in ("r", "p")]
-            return [["call", index], *_dedupe(tainted)]
+            given = [leaf for a in [*args, *kw.values()] for leaf in a]
+            if any(leaf[0] == "c" for leaf in given):
+                return [["call", index], ["own", f"{name}()"]]
+            return [["call", index], *_dedupe(leaf for leaf in given if leaf[0] in ("r", "p"))]
         return [["call", index]]
 
     def _tenant_filter(self, node: ast.Call) -> bool:
