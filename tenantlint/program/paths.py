@@ -126,7 +126,8 @@ class _Judge:
         own = {i for i, c in enumerate(fn["calls"])
                if (c in calls and c["callee"].rpartition(".")[2] in QUERY_CALLS)
                or c["callee"].rpartition(".")[2] in SUBQUERIES}  # a subquery built earlier is no value
-        leaves = q.get("key_leaves") or [leaf for c in calls for a in [*c["args"], *c["kw"].values()] for leaf in a
+        leaves = q.get("key_leaves") or [leaf for c in calls for a in [*c["args"], *c["kw"].values(),
+                                                                      c.get("narrowed_by", ())] for leaf in a
                                          if not (leaf[0] in ("call", "row") and leaf[1] in own)]
         keys, state = self._classify(fn, leaves)
         sites: list[dict] = []

@@ -1325,3 +1325,67 @@ def test_a_key_derived_from_the_caller_is_the_callers_own(tmp_path):
     # the derived key keeps the rows the caller's whatever else the request narrows by
     assert found == [("missing-tenant-filter", "app/routes.py", 24, "error"),
                      ("missing-tenant-filter", "app/routes.py", 37, "error")]
+
+
+def test_a_statement_narrowed_on_later_lines_is_looked_up_by_those_keys(tmp_path):
+    """langflow: ``stmt = select(MessageTable)`` then ``stmt = stmt.where(MessageTable.flow_id
+    == virtual_flow_id)``: the key of the caller's own rows is on the later line. Expression
+    builders inside the narrowing (``col(M.id).in_(...)``) are no keys; a job that narrows by
+    its own parameters still reads every tenant's rows."""
+    found = _project(tmp_path, {
+        "tenantlint.yaml": "tenant_columns: [user_id]\n",
+        "app/__init__.py": "",
+        "app/models.py": """
+            from uuid import UUID
+
+            from sqlmodel import Field, SQLModel
+
+
+            class Message(SQLModel, table=True):
+                id: UUID = Field(primary_key=True)
+                flow_id: UUID
+                user_id: UUID
+        """,
+        "app/routes.py": """
+            from uuid import NAMESPACE_URL, UUID, uuid5
+
+            from fastapi import APIRouter, Depends
+            from sqlmodel import col, select
+
+            from app.models import Message
+
+            router = APIRouter()
+
+
+            def _virtual_flow_id(user_id: UUID, source_flow_id: UUID) -> UUID:
+                return uuid5(NAMESPACE_URL, f"user:{user_id}_{source_flow_id}")
+
+
+            @router.get("/messages/shared")
+            async def shared(source_flow_id: UUID, session=Depends(get_session), current_user=Depends(get_current_user)):
+                virtual_flow_id = _virtual_flow_id(current_user.id, source_flow_id)
+                stmt = select(Message)
+                stmt = stmt.where(Message.flow_id == virtual_flow_id)
+                return await session.exec(stmt)
+
+
+            @router.get("/messages/of")
+            async def of_flow(source_flow_id: UUID, session=Depends(get_session), current_user=Depends(get_current_user)):
+                stmt = select(Message)
+                stmt = stmt.where(Message.flow_id == source_flow_id)
+                return await session.exec(stmt)
+        """,
+        "app/jobs.py": """
+            from sqlmodel import col, select
+
+            from app.models import Message
+
+
+            async def purge(session, flow_ids):
+                stmt = select(Message).limit(100)
+                stmt = stmt.where(col(Message.flow_id).in_(flow_ids))
+                return await session.exec(stmt)
+        """,
+    })
+    assert found == [("missing-tenant-filter", "app/jobs.py", 7, "info"),
+                     ("missing-tenant-filter", "app/routes.py", 25, "error")]

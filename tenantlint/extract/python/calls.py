@@ -536,6 +536,7 @@ class _FunctionWalk:
     def call(self, node: ast.Call) -> list:
         func = node.func
         name = dotted(func)
+        inner = len(self.calls)  # calls made while its receiver and arguments are evaluated start here
         # Receivers of method chains are walked first: ``Deal.objects.filter(...).first()``.
         if isinstance(func, ast.Attribute) and name is None:
             receiver = self.expr(func.value)
@@ -593,6 +594,14 @@ class _FunctionWalk:
         self.calls.append(fact)
         index = len(self.calls) - 1
         method = func.attr if isinstance(func, ast.Attribute) else short
+        if method in NARROWING and callee.startswith("var:") and (args or kw):
+            # stmt = select(M) ... stmt = stmt.where(M.flow_id == key): the statement written
+            # lines above is looked up by this key too
+            given = _dedupe(leaf for a in [*args, *kw.values()] for leaf in a  # col(M.id), .in_(...): no values
+                            if not (leaf[0] in ("call", "row") and leaf[1] >= inner))
+            for root in self._built_from(fact)[1:]:
+                if root["line"] < node.lineno:
+                    root["narrowed_by"] = _dedupe([*root.get("narrowed_by", ()), *given])
         if method in NARROWING and self._tenant_filter(node):
             # super().get_queryset().filter(event=...): the rows that call returns are narrowed here
             held = receiver if receiver is not None else self.env.get((name or "").split(".")[0], [])
