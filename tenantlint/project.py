@@ -141,6 +141,11 @@ def anchor(root: Path | None, cwd: Path) -> Callable[[str], str]:
     return to_root
 
 
+def names_files(paths: list[str], cwd: Path) -> bool:
+    """Some of ``paths`` are files, as a pre-commit hook passes them (not folders to scan)."""
+    return any((cwd / p).is_file() for p in paths)
+
+
 def context_files(paths: list[str], scanned: list[Path], config: Config, cwd: Path,
                   root: Path | None) -> list[Path]:
     """The project's other files, when some of ``paths`` are files (as a pre-commit hook
@@ -148,7 +153,7 @@ def context_files(paths: list[str], scanned: list[Path], config: Config, cwd: Pa
     program (a query in an unchanged data layer is reported at the changed handler's call;
     a guard edited in one file re-judges the queries it protects), and their facts come
     from the cache; SQL files only when they declare tables."""
-    if root is None or not any((cwd / p).is_file() for p in paths):
+    if root is None or not names_files(paths, cwd):
         return []
     seen = {p.resolve() for p in scanned}
     found = discover([str(root)], config, cwd=cwd)

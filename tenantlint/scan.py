@@ -26,7 +26,7 @@ from tenantlint.program.config_check import config_warnings
 from tenantlint.program.link import link, linked_tables
 from tenantlint.gate.selection import RuleSelection
 from tenantlint.project import (
-    Project, anchor, console_scripts, context_files, find_projects, project_root, security_files,
+    Project, anchor, console_scripts, context_files, find_projects, names_files, project_root, security_files,
 )
 from tenantlint.extract.facts import new_file_facts
 from tenantlint.extract.runner import default_jobs, extract_files, warm_cache
@@ -250,7 +250,7 @@ def _analyse(group: Project, cwd: Path, selection: RuleSelection, *, jobs, cache
     else:
         cache_dir = None
     # A few files given by name (a hook's): parsed on another CPU while the rest of the project is read.
-    hook = len(files.files) <= WARM_FILES and any((cwd / p).is_file() for p in paths)
+    hook = len(files.files) <= WARM_FILES and names_files(paths, cwd)
     warming = warm_cache(files.files, cwd, config, cache_dir, jobs) if hook else None
     context = context_files(paths, files.files, config, cwd, root)
     context_paths = {display_path(file, cwd) for file in context}

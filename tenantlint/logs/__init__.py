@@ -229,10 +229,12 @@ def schema_facts(config: Config, cwd: Path, schema_files: list[str], dsn: str | 
 def project_facts(config: Config, cwd: Path) -> list[dict]:
     """The per-file facts of the project at ``cwd``: its schema, and its routes for the
     handlers that sqlcommenter comments name."""
+    from tenantlint.cache import default_cache_dir
     from tenantlint.discover import discover
-    from tenantlint.extract.runner import extract_files
+    from tenantlint.extract.runner import default_jobs, extract_files
 
-    facts, _errors = extract_files(discover(["."], config, cwd=cwd).files, cwd, config, jobs=1)
+    facts, _errors = extract_files(discover(["."], config, cwd=cwd).files, cwd, config, jobs=default_jobs(),
+                                   cache_dir=default_cache_dir(config, cwd))  # a scan's cache serves here too
     return facts
 
 

@@ -197,6 +197,17 @@ def _csvlog(path: str, lines: Iterator[str], stats: ReadStats) -> Iterator[LogSt
 
 
 def _jsonlog(path: str, lines: Iterator[str], stats: ReadStats) -> Iterator[LogStatement]:
+    for number, record in _json_lines(lines, stats):
+        yield from _record(path, number, record.get("error_severity"), str(record.get("message") or ""),
+                           str(record.get("detail") or ""), record.get("timestamp"),
+                           {"user": record.get("user"), "database": record.get("dbname"),
+                            "application": record.get("application_name"), "session": record.get("session_id"),
+                            "host": record.get("remote_host"), "pid": record.get("pid")}, stats)
+
+
+def _json_lines(lines: Iterator[str], stats: ReadStats) -> Iterator[tuple[int, dict]]:
+    """(line number, object) of each JSON-object line; blank lines are skipped, any other
+    line is counted as unrecognised."""
     for number, text in enumerate(lines, 1):
         stats.lines += 1
         if not text:
@@ -204,16 +215,11 @@ def _jsonlog(path: str, lines: Iterator[str], stats: ReadStats) -> Iterator[LogS
         try:
             record = json.loads(text)
         except ValueError:
-            stats.unrecognised += 1
-            continue
+            record = None
         if not isinstance(record, dict):
             stats.unrecognised += 1
             continue
-        yield from _record(path, number, record.get("error_severity"), str(record.get("message") or ""),
-                           str(record.get("detail") or ""), record.get("timestamp"),
-                           {"user": record.get("user"), "database": record.get("dbname"),
-                            "application": record.get("application_name"), "session": record.get("session_id"),
-                            "host": record.get("remote_host"), "pid": record.get("pid")}, stats)
+        yield number, record
 
 
 def statement_text(message: str) -> str | None:
@@ -279,15 +285,8 @@ def _pg_stat_statements(path: str, lines: Iterator[str], stats: ReadStats) -> It
 def _captured(path: str, lines: Iterator[str], stats: ReadStats) -> Iterator[LogStatement]:
     """``pytest --tenantlint-capture`` lines (:mod:`tenantlint.capture`): each statement at the
     project line that issued it, its test as the actor."""
-    for number, text in enumerate(lines, 1):
-        stats.lines += 1
-        if not text:
-            continue
-        try:
-            record = json.loads(text)
-        except ValueError:
-            record = None
-        if not isinstance(record, dict) or not isinstance(record.get("sql"), str):
+    for number, record in _json_lines(lines, stats):
+        if not isinstance(record.get("sql"), str):
             stats.unrecognised += 1
             continue
         stats.statements += 1

@@ -1264,29 +1264,27 @@ def test_a_config_guard_checks_keyword_arguments(tmp_path):
     assert guarded == []
 
 
-def test_a_key_derived_from_the_caller_is_the_callers_own(tmp_path):
-    """langflow: ``virtual_flow_id = _compute_shared_message_flow_id(current_user.id,
-    source_flow_id)`` (a uuid5 of both) keys the caller's own copy of a shared flow's
-    messages; the request's ``source_flow_id`` alone still keys any tenant's rows."""
-    found = _project(tmp_path, {
-        "tenantlint.yaml": "tenant_columns: [user_id]\n",
-        "app/__init__.py": "",
-        "app/models.py": """
-            from uuid import UUID
+# langflow's shared messages: a Message table and a key made from the caller and a flow.
+MESSAGES = {
+    "tenantlint.yaml": "tenant_columns: [user_id]\n",
+    "app/__init__.py": "",
+    "app/models.py": """
+        from uuid import UUID
 
-            from sqlmodel import Field, SQLModel
+        from sqlmodel import Field, SQLModel
 
 
-            class Message(SQLModel, table=True):
-                id: UUID = Field(primary_key=True)
-                flow_id: UUID
-                user_id: UUID
-        """,
-        "app/routes.py": """
+        class Message(SQLModel, table=True):
+            id: UUID = Field(primary_key=True)
+            flow_id: UUID
+            user_id: UUID
+    """,
+}
+MESSAGE_ROUTES = """
             from uuid import NAMESPACE_URL, UUID, uuid5
 
             from fastapi import APIRouter, Depends
-            from sqlmodel import select
+            from sqlmodel import col, select
 
             from app.models import Message
 
@@ -1296,7 +1294,16 @@ def test_a_key_derived_from_the_caller_is_the_callers_own(tmp_path):
             def _virtual_flow_id(user_id: UUID, source_flow_id: UUID) -> UUID:
                 return uuid5(NAMESPACE_URL, f"user:{user_id}_{source_flow_id}")
 
+"""
 
+
+def test_a_key_derived_from_the_caller_is_the_callers_own(tmp_path):
+    """langflow: ``virtual_flow_id = _compute_shared_message_flow_id(current_user.id,
+    source_flow_id)`` (a uuid5 of both) keys the caller's own copy of a shared flow's
+    messages; the request's ``source_flow_id`` alone still keys any tenant's rows."""
+    found = _project(tmp_path, {
+        **MESSAGES,
+        "app/routes.py": MESSAGE_ROUTES + """
             @router.get("/messages/shared")
             async def shared(source_flow_id: UUID, session=Depends(get_session), current_user=Depends(get_current_user)):
                 virtual_flow_id = _virtual_flow_id(current_user.id, source_flow_id)
@@ -1333,34 +1340,8 @@ def test_a_statement_narrowed_on_later_lines_is_looked_up_by_those_keys(tmp_path
     builders inside the narrowing (``col(M.id).in_(...)``) are no keys; a job that narrows by
     its own parameters still reads every tenant's rows."""
     found = _project(tmp_path, {
-        "tenantlint.yaml": "tenant_columns: [user_id]\n",
-        "app/__init__.py": "",
-        "app/models.py": """
-            from uuid import UUID
-
-            from sqlmodel import Field, SQLModel
-
-
-            class Message(SQLModel, table=True):
-                id: UUID = Field(primary_key=True)
-                flow_id: UUID
-                user_id: UUID
-        """,
-        "app/routes.py": """
-            from uuid import NAMESPACE_URL, UUID, uuid5
-
-            from fastapi import APIRouter, Depends
-            from sqlmodel import col, select
-
-            from app.models import Message
-
-            router = APIRouter()
-
-
-            def _virtual_flow_id(user_id: UUID, source_flow_id: UUID) -> UUID:
-                return uuid5(NAMESPACE_URL, f"user:{user_id}_{source_flow_id}")
-
-
+        **MESSAGES,
+        "app/routes.py": MESSAGE_ROUTES + """
             @router.get("/messages/shared")
             async def shared(source_flow_id: UUID, session=Depends(get_session), current_user=Depends(get_current_user)):
                 virtual_flow_id = _virtual_flow_id(current_user.id, source_flow_id)
