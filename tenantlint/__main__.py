@@ -1,3 +1,3 @@
-from tenantlint.cli import main
+from tenantlint.cli import run
 
-main()
+run()

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -162,18 +163,21 @@ def cached_violations(root: Path, document: dict, config: Config, policy_dirs: S
 
 
 def cached_document(root: Path, contents: dict[str, str], config: Config, extra: object,
-                    build: Callable[[], dict]) -> dict:
+                    build: Callable[[], dict], store: bool = True) -> dict:
     """``build()``, or the policy input document an earlier scan built from the same file
     contents (``contents``: display path -> content hash), settings and tool code: on an
     unchanged tree the whole-program stage (call graph, contexts, paths) is not redone.
-    ``extra``: anything else the document depends on."""
+    ``extra``: anything else the document depends on. ``store``: False where the same
+    contents are unlikely to come again (a hook's run on changed files), so the document
+    is looked up but not written."""
     try:
         settings = json.dumps(dataclasses.asdict(config), sort_keys=True, default=str)
         material = [FORMAT, __version__, _source_hash(), settings, sorted(contents.items()), extra]
         key = hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
     except (TypeError, ValueError):
         return build()
-    return _remembered(root / "documents", key, "document", KEEP_DOCUMENTS, build, lambda v: isinstance(v, dict))
+    return _remembered(root / "documents", key, "document", KEEP_DOCUMENTS, build, lambda v: isinstance(v, dict),
+                       store)
 
 
 class EdgeMemo:
@@ -226,9 +230,10 @@ def _sound_edges(edges) -> bool:
         for found in edges.values())
 
 
-def _remembered(folder: Path, key: str, field: str, keep: int, compute: Callable, valid: Callable):
+def _remembered(folder: Path, key: str, field: str, keep: int, compute: Callable, valid: Callable,
+                store: bool = True):
     """The value stored under ``key`` in ``folder`` when it is sound, else ``compute()``,
-    stored there (the newest ``keep`` entries are kept)."""
+    stored there when ``store`` (the newest ``keep`` entries are kept)."""
     entry = folder / f"{key}.json"
     try:
         cached = json.loads(entry.read_bytes())
@@ -239,6 +244,8 @@ def _remembered(folder: Path, key: str, field: str, keep: int, compute: Callable
     except (OSError, ValueError, RecursionError):
         pass
     value = compute()
+    if not store:
+        return value
     try:
         folder.mkdir(parents=True, exist_ok=True)
         _mark(folder.parent)
@@ -305,16 +312,19 @@ def _source_hash() -> str:
     return _SOURCE_HASH
 
 
-def _versions(*dists: str) -> str:
-    """Versions of the parsers whose output the facts are made of (no import needed)."""
-    from importlib import metadata
-
+def _versions(*modules: str) -> str:
+    """Which build of each parser the facts are made of, without importing it: where its
+    package lies and when that was written (a reinstall or an upgrade rewrites it).
+    ``importlib.metadata`` would read every installed distribution, a twentieth of a second
+    of a hook's run."""
     out = [f"python={sys.version_info[0]}.{sys.version_info[1]}"]
-    for dist in dists or ("sqlglot", "sqlglotc", "libcst"):
+    for module in modules or ("sqlglot", "sqlglotc", "libcst"):
         try:
-            out.append(f"{dist}={metadata.version(dist)}")
-        except metadata.PackageNotFoundError:
-            out.append(f"{dist}=-")
+            spec = importlib.util.find_spec(module)
+            origin = spec.origin if spec is not None else None
+            out.append(f"{module}={origin}:{os.stat(origin).st_mtime_ns}" if origin else f"{module}=-")
+        except (ImportError, ValueError, OSError):
+            out.append(f"{module}=-")
     return ",".join(out)
 
 

@@ -81,29 +81,51 @@ def display_path(path: Path, cwd: Path | None = None) -> str:
 
 
 def _walk(folder: Path, result: Discovery, cwd: Path):
+    """The source files under ``folder``, as ``os.walk`` would list them (directory symlinks
+    not followed), from one ``scandir`` per folder: the entry's type spares a ``stat`` per
+    file, a tenth of a second on a large project's hook run."""
     ignored = _git_ignored(folder)
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False, onerror=None):
-        base = Path(dirpath)
-        dirnames[:] = sorted(
-            d for d in dirnames
-            if d not in SKIP_DIRS and not d.endswith(".egg-info")
-            and not (base / d / "pyvenv.cfg").exists()
-            and not ignored(base / d, True)
-        )
-        for name in sorted(filenames):
-            if not name.endswith(SOURCE_SUFFIXES):
+
+    def visit(dirpath: str, top: bool):
+        try:
+            entries = sorted(os.scandir(dirpath), key=lambda e: e.name)
+        except OSError:
+            return
+        if not top and any(e.name == "pyvenv.cfg" for e in entries):
+            return  # a virtual environment
+        folders = []
+        for entry in entries:
+            if _is_dir(entry):
+                folders.append(entry)
                 continue
-            file = base / name
-            if file.is_symlink() and not file.exists():
+            if not entry.name.endswith(SOURCE_SUFFIXES):
+                continue
+            file = Path(entry.path)
+            if entry.is_symlink() and not os.path.exists(entry.path):
                 result.errors.append(_error(file, cwd, "broken symbolic link or symlink loop"))
                 continue
-            if ignored(file, False):
+            if ignored(entry.path, False):
                 continue
-            kind = file_kind(file)
+            kind = "file" if entry.is_file(follow_symlinks=False) else file_kind(file)
             if kind != "file":  # a FIFO named x.py would block the scan forever
                 result.errors.append(_error(file, cwd, f"not a regular file ({kind})"))
                 continue
             yield file
+        for entry in folders:
+            name = entry.name
+            if (name in SKIP_DIRS or name.endswith(".egg-info") or entry.is_symlink()
+                    or ignored(entry.path, True)):
+                continue
+            yield from visit(entry.path, False)
+
+    yield from visit(str(folder), True)
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def file_kind(path: Path) -> str:
@@ -174,6 +196,9 @@ def _unwanted(file: Path, root: Path, config: Config, explicit: bool) -> str | N
 
 
 def _relative(file: Path, root: Path) -> str:
+    text, top = str(file), str(root).rstrip(os.sep) + os.sep
+    if os.sep == "/" and text.startswith(top):  # the common case, without pathlib's parsing
+        return text[len(top):]
     try:
         return file.relative_to(root).as_posix()
     except ValueError:

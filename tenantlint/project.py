@@ -155,10 +155,19 @@ def context_files(paths: list[str], scanned: list[Path], config: Config, cwd: Pa
     from the cache; SQL files only when they declare tables."""
     if root is None or not names_files(paths, cwd):
         return []
-    seen = {p.resolve() for p in scanned}
+    scanned_file = _same_file_test(scanned)
     found = discover([str(root)], config, cwd=cwd)
-    return [file for file in found.files if file.resolve() not in seen
+    return [file for file in found.files if not scanned_file(file)
             and (file.suffix == ".py" or declares_schema(file, routes=True))]
+
+
+def _same_file_test(scanned: list[Path]) -> Callable[[Path], bool]:
+    """Whether a discovered file is one of ``scanned`` (through a symbolic link too). Only
+    a file named like one of them is resolved: resolving every file of a large project
+    costs a hook a tenth of a second."""
+    names = {p.name for p in scanned}
+    real = {p.resolve() for p in scanned}
+    return lambda file: file.name in names and file.resolve() in real
 
 
 def declares_schema(file: Path, routes: bool = False) -> bool:
@@ -191,9 +200,9 @@ def security_files(paths: list[str], scanned: list[Path], config: Config, cwd: P
     kept = tuple(p for p in config.exclude if not any(name in p for name in MIGRATION_FOLDERS))
     if kept == config.exclude:
         return []
-    seen = {p.resolve() for p in scanned}
+    scanned_file = _same_file_test(scanned)
     found = discover(folders, config.with_overrides(exclude=kept), cwd=cwd)
-    return [file for file in found.files if file.resolve() not in seen
+    return [file for file in found.files if not scanned_file(file)
             and any(part in MIGRATION_FOLDERS for part in file.parts) and _mentions_security(file)]
 
 

@@ -32,6 +32,15 @@ from tenantlint.extract.facts import new_file_facts
 from tenantlint.extract.runner import default_jobs, extract_files, warm_cache
 
 WARM_FILES = 20  # given files up to this many are parsed beside the project's loading (a hook run)
+_kept: list | None = None  # what scans built, kept for a process that ends with os._exit
+
+
+def keep_until_exit() -> None:
+    """The process ends with ``os._exit`` (the command line does): a scan keeps the facts it
+    loaded instead of freeing them object by object when it returns (a tenth of a second
+    on a large project)."""
+    global _kept
+    _kept = []
 
 
 @dataclass
@@ -296,7 +305,7 @@ def _analyse(group: Project, cwd: Path, selection: RuleSelection, *, jobs, cache
 
             edges = EdgeMemo(cache_dir, digests, config)
             document = cached_document(cache_dir, digests, config, [sorted(context_paths), scripts],
-                                       lambda: linked(edges))
+                                       lambda: linked(edges), store=focus is None)
         else:
             document = linked()
         engine_document = _given_files_only(document, context_paths) if context_paths else document
@@ -328,6 +337,8 @@ def _analyse(group: Project, cwd: Path, selection: RuleSelection, *, jobs, cache
     read = {to_root(display_path(file, cwd)) for file in files.files}
     where = f"{display_path(Path(config.source), cwd)}: " if config.source else ""
     warnings = [where + text for text in config_warnings(document["tables"], config)]
+    if _kept is not None:
+        _kept.append(all_facts)
     return _Part(config, files, found, errors, document, to_root, read, root or cwd, warnings, exempted)
 
 

@@ -221,6 +221,11 @@ def test_an_unchanged_tree_reuses_its_document_and_a_change_builds_a_new_one(tre
     changed = scan(["."], cwd=tree, cache_dir=cache)
     assert len(list((cache / "documents").glob("*.json"))) == 2
     assert len(changed.findings) == len(first.findings) + 1
+    (tree / "queries.sql").write_text(QUERIES)
+    given = scan(["queries.sql"], cwd=tree, cache_dir=cache)  # a hook's run: changed files, seldom again
+    assert [(f["path"], f["line"]) for f in given.findings] == [(f["path"], f["line"]) for f in first.findings
+                                                                if f["path"] == "queries.sql"]
+    assert len(list((cache / "documents").glob("*.json"))) == 2
 
 
 def test_a_scan_of_given_files_judges_only_the_queries_their_functions_reach(tmp_path):
