@@ -47,6 +47,9 @@ COMMON_METHODS = {
     "__exit__", "emit", "process", "handle", "call", "apply", "build", "start", "stop", "wait", "result",
 }
 MAX_NAME_CANDIDATES = 3
+# Files resolved afresh before the edge memo is written again: a hook's few changed files
+# resolve in milliseconds, while rewriting a large project's memo costs tens of them.
+MEMO_STALE_FILES = 20
 
 
 @dataclass
@@ -226,7 +229,7 @@ class CallGraph:
                 record["edges"][name] = [[e.callee, e.call, e.kind, e.shift, e.admin] for e in self.edges[start:]]
                 if self.unresolved > missed:
                     record["unresolved"][name] = self.unresolved - missed
-        if fresh:
+        if len(fresh) > MEMO_STALE_FILES or (fresh and not known):
             self.memo.save(shape, {**known, **fresh})
 
     def _shape(self) -> str | None:

@@ -45,6 +45,8 @@ class Contexts:
         self.used_classes: dict[str, set[str]] = {}  # serializer/form/permission classes of a view, by context
         self._admin_markers = (*(w.lower() for w in self.config_list("admin_markers")), "admin", "staff", "superuser")
         self._admin_classes: dict[str, bool] = {}  # _admin_bases() answers, per class
+        self._admin_classes_gated: dict[str, bool] = {}  # _admin_class() answers
+        self._bases_short: dict[str, list[str]] = {}  # _short_bases() answers
         self._request_entries(routes)
         self._other_entries()
         self.of: dict[str, set[str]] = {}
@@ -110,7 +112,7 @@ class Contexts:
                 self._mark(name, "request", f"@{decorators[0]}")
             cls = fn.get("class")
             if cls and name not in self.entries:
-                bases = [b.rsplit(".", 1)[-1] for b in g.bases_of(cls)]
+                bases = self._short_bases(cls)
                 if any(b.endswith(ADMIN_BASES) for b in bases):
                     self._mark(name, "admin", "Django admin")
                 elif any(b.endswith(REQUEST_BASES) for b in bases) and self._serves_requests(name):
@@ -152,14 +154,26 @@ class Contexts:
             if any(m in kind.rsplit(".", 1)[-1].lower() for m in markers + ("administrator",)):
                 return True
         cls = fn.get("class")
-        if cls:
-            if self._admin_bases(cls):
-                return True
-            for c in g.class_chain(cls):
-                perms = (g.classes.get(c, {}).get("attrs") or {}).get("permission_classes") or []
-                if any(any(w in p.rsplit(".", 1)[-1].lower() for w in ADMIN_PERMISSION_WORDS) for p in perms):
-                    return True
-        return False
+        return bool(cls) and self._admin_class(cls)
+
+    def _admin_class(self, cls: str) -> bool:
+        """Only staff pass any method of the class: an admin base or permission class."""
+        found = self._admin_classes_gated.get(cls)
+        if found is None:
+            g = self.graph
+            found = self._admin_bases(cls) or any(
+                any(any(w in p.rsplit(".", 1)[-1].lower() for w in ADMIN_PERMISSION_WORDS)
+                    for p in (g.classes.get(c, {}).get("attrs") or {}).get("permission_classes") or [])
+                for c in g.class_chain(cls))
+            self._admin_classes_gated[cls] = found
+        return found
+
+    def _short_bases(self, cls: str) -> list[str]:
+        """The last dotted part of each base along the class chain (``BaseCommand``)."""
+        found = self._bases_short.get(cls)
+        if found is None:
+            found = self._bases_short[cls] = [b.rsplit(".", 1)[-1] for b in self.graph.bases_of(cls)]
+        return found
 
     def _serves_requests(self, method: str) -> bool:
         """A method of a view, serializer or permission class that the framework calls: not a
@@ -210,7 +224,7 @@ class Contexts:
             elif set(shorts) & STARTUP_DECORATORS:
                 self._mark(name, "startup", f"@{shorts[0]}")
             elif cls:
-                bases = [b.rsplit(".", 1)[-1] for b in g.bases_of(cls)]
+                bases = self._short_bases(cls)
                 if short == "handle" and any(b.endswith("BaseCommand") or b in ("Command", "LabelCommand",
                                                                                  "AppCommand") for b in bases):
                     self._mark(name, "command", "management command")

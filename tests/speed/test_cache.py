@@ -322,12 +322,15 @@ def test_the_call_graph_of_unchanged_files_is_reused_and_never_stale(tmp_path):
     routes.write_text(routes.read_text().replace("repository.deals_of_account(session, user.account_id)",
                                                  "repository.all_deals(session)"))  # a body edit: a new callee
     listing = next(i for i, line in enumerate(routes.read_text().splitlines(), 1) if "repository.all_deals" in line)
+    written = memo.read_bytes()
     found = hook_run()
     assert ("missing-tenant-filter", "crm/routes.py", listing) in found
     assert found == hook_run("--no-cache")
+    assert memo.read_bytes() == written  # one file resolved again does not rewrite the project's memo
     repository.write_text(repository.read_text().replace("def unused_contact_dump", "def contact_dump"))
     routes.write_text("# moved\n" + routes.read_text())  # a definition changed elsewhere: all resolved again
     assert hook_run() == hook_run("--no-cache") == [(rule, path, line + 1) for rule, path, line in found]
+    assert memo.read_bytes() != written
 
 
 def test_a_damaged_call_graph_memo_is_not_trusted(tmp_path):

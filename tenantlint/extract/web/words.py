@@ -47,9 +47,14 @@ def export_word(name: str | None, patterns) -> str | None:
     """The first of ``patterns`` that ``name`` says, or None."""
     if not name:
         return None
-    found = words(name)
+    low = name.lower()
+    found = None  # split into words only when a pattern may match
     for pattern in patterns:
-        if _matches(pattern.lower(), name.lower(), found):
+        p = pattern.lower()
+        if not any(ch in p for ch in "*?[") and p.strip("_-") not in low:
+            continue  # each word is a piece of the name: none starts with this pattern
+        found = words(name) if found is None else found
+        if _matches(p, low, found):
             return pattern
     return None
 
