@@ -124,25 +124,27 @@ def extract_files(
 
 
 class CacheWarming:
-    """A forked process that puts the facts of a few files into the cache while the scan
+    """Forked processes that put the facts of a few files into the cache while the scan
     does other work (finding and loading the rest of the project); :meth:`wait` before
-    reading them. If it fails, the files are simply not in the cache: the scan parses them."""
+    reading them. If one fails, its files are simply not in the cache: the scan parses them."""
 
-    def __init__(self, pid: int):
-        self.pid = pid
+    def __init__(self, pids: list[int]):
+        self.pids = pids
 
     def wait(self) -> None:
-        if self.pid:
+        while self.pids:
             with contextlib.suppress(ChildProcessError, InterruptedError):
-                os.waitpid(self.pid, 0)
-            self.pid = 0
+                os.waitpid(self.pids[-1], 0)
+            self.pids.pop()
 
 
 def warm_cache(files: list[Path], cwd: Path, config: Config, cache_dir: Path | None,
                jobs: int) -> CacheWarming | None:
-    """Start parsing ``files`` (a hook's changed files) into the cache on another CPU.
+    """Start parsing ``files`` (a hook's changed files) into the cache on other CPUs.
     A pre-commit run spends as long importing the parser and parsing three files as it
     does finding and loading the other files' facts: side by side, they take half the time.
+    Large files (a project's central models and services) are shared among up to ``jobs``
+    children, one per ``MIN_PARALLEL_BYTES`` of source, each also paying the parser's import.
     None where it cannot help or is unsafe: one CPU, no cache, no ``fork``, or other threads
     (a forked child could inherit a lock they hold)."""
     import threading
@@ -150,19 +152,41 @@ def warm_cache(files: list[Path], cwd: Path, config: Config, cache_dir: Path | N
     if jobs < 2 or cache_dir is None or not files or not hasattr(os, "fork") or threading.active_count() > 1:
         return None
     parent = os.getpid()
-    try:
-        pid = os.fork()
-    except OSError:
-        return None
-    if pid == 0:  # pragma: no cover - the child; measured by the cache it fills
-        code = 1
+    pids = []
+    for share in _shares(files, jobs):
         try:
-            _worker_start(parent, config.max_memory)
-            extract_files(files, cwd, config, jobs=1, cache_dir=cache_dir)
-            code = 0
-        finally:
-            os._exit(code)
-    return CacheWarming(pid)
+            pid = os.fork()
+        except OSError:
+            break
+        if pid == 0:  # pragma: no cover - the child; measured by the cache it fills
+            code = 1
+            try:
+                _worker_start(parent, config.max_memory)
+                extract_files(share, cwd, config, jobs=1, cache_dir=cache_dir)
+                code = 0
+            finally:
+                os._exit(code)
+        pids.append(pid)
+    return CacheWarming(pids) if pids else None
+
+
+def _shares(files: list[Path], jobs: int) -> list[list[Path]]:
+    """``files`` split for the warming children: by size, largest first, each to the
+    lightest share; as many shares as CPUs, files and ``MIN_PARALLEL_BYTES`` of source allow."""
+    sizes = {}
+    for file in files:
+        try:
+            sizes[file] = file.stat().st_size
+        except OSError:
+            sizes[file] = 0
+    count = max(1, min(jobs, len(files), sum(sizes.values()) // MIN_PARALLEL_BYTES))
+    shares: list[list[Path]] = [[] for _ in range(count)]
+    loads = [0] * count
+    for file in sorted(files, key=lambda f: -sizes[f]):
+        lightest = loads.index(min(loads))
+        shares[lightest].append(file)
+        loads[lightest] += sizes[file]
+    return shares
 
 
 def _by_dialect(pending: list, files: list[Path], cwd: Path, config: Config) -> dict[str, list]:

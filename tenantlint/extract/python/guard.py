@@ -12,6 +12,8 @@ from __future__ import annotations
 import ast
 import re
 
+from tenantlint.extract import pyast
+
 MAX_BRACKET_DEPTH = 200  # CPython's own limit
 MAX_TREE_DEPTH = 1500  # beyond this, libcst (and a recursive walk) become unreasonable
 LONG_LINE = 4000
@@ -24,7 +26,7 @@ def refuse(source: bytes) -> tuple[int, str] | None:
     if not _suspicious(source):
         return None
     try:
-        tree = ast.parse(source)
+        tree = pyast.parse(source)
     except SyntaxError as exc:
         return exc.lineno or 0, f"Python does not parse: {exc.msg}"
     except (RecursionError, MemoryError):

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst._nodes.internal import CodegenState
 
+from tenantlint.extract import pyast
+
 
 class _Done(Exception):
     """Raised to stop code generation once every wanted node has been positioned."""
@@ -90,7 +92,7 @@ def locate(module: cst.Module, source: bytes, requests: list[tuple[cst.CSTNode, 
     if not requests:
         return {}
     try:
-        tree = ast.parse(source)
+        tree = pyast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return positions(module, [node for node, _ in requests])
     walker = _Anchors(module, tree)

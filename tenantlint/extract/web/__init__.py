@@ -24,10 +24,9 @@ Modules: ``names`` (ast helpers, imports), ``words`` (export names), ``auth`` (m
 
 from __future__ import annotations
 
-import ast
 import re
-import warnings
 
+from tenantlint.extract import pyast
 from tenantlint.extract.web import decorated, django_urls, handlers, settings
 from tenantlint.extract.web.names import Module
 
@@ -73,9 +72,7 @@ def extract_web(path: str, source: bytes, config, mod: Module | None = None) -> 
 def parse_module(path: str, source: bytes, config) -> Module | None:
     """The file parsed with CPython's ``ast``, or None when it does not parse."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(source)
+        tree = pyast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     return Module(path, tree, config, source.decode("utf-8", "replace"))
