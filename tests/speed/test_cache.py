@@ -348,3 +348,20 @@ def test_a_damaged_call_graph_memo_is_not_trusted(tmp_path):
         assert memo.load("shape") == {}
     memo.entry.write_text("{not json")
     assert memo.load("shape") == {}
+
+
+def test_a_hooks_large_files_are_shared_among_warming_children(tmp_path):
+    """One child per 64 KB of source (MIN_PARALLEL_BYTES) up to the CPUs and files, the
+    largest files first, each to the lightest share; small files stay with one child."""
+    from tenantlint.extract.runner import MIN_PARALLEL_BYTES, _shares
+
+    def files(**sizes):
+        for name, size in sizes.items():
+            (tmp_path / name).write_bytes(b"#" * size)
+        return [tmp_path / name for name in sizes]
+
+    big = files(models=150_000, services=170_000, views=90_000)
+    assert [[f.name for f in share] for share in _shares(big, 2)] == [["services"], ["models", "views"]]
+    assert [[f.name for f in share] for share in _shares(big, 4)] == [["services"], ["models"], ["views"]]
+    small = files(a=10_000, b=20_000, c=MIN_PARALLEL_BYTES - 30_001)
+    assert [[f.name for f in share] for share in _shares(small, 2)] == [["c", "b", "a"]]  # 63,999 bytes
