@@ -982,6 +982,41 @@ def test_ids_collected_into_a_local_container_keep_where_they_come_from(tmp_path
     assert _project(tmp_path, {**FLOW_APP, "app/api.py": api}) == [("unscoped-lookup", "app/api.py", 27, "error")]
 
 
+def test_a_comprehension_binds_the_names_its_element_reads(tmp_path):
+    """langflow's ``ensure_flow_moves_allowed``: ``[(fid, ofid) for fid, ofid in pairs if ...]``
+    keeps where ``pairs`` came from (the names are bound by the loop, not module globals):
+    pairs of the caller's own rows make no finding, pairs from the request body do."""
+    api = """
+        from fastapi import APIRouter, Depends
+        from sqlmodel import col, select
+
+        from .models import Flow
+
+        router = APIRouter()
+
+
+        async def signed_in():
+            return None
+
+
+        async def names_of(session, pairs, skip):
+            ids = [fid for fid, name in pairs if name != skip]
+            return (await session.exec(select(Flow.name).where(col(Flow.id).in_(ids)))).all()
+
+
+        @router.post("/mine")
+        async def mine(session, user=Depends(signed_in)):
+            rows = (await session.exec(select(Flow.id, Flow.name).where(Flow.user_id == user.id))).all()
+            return await names_of(session, list(rows), None)
+
+
+        @router.post("/theirs")
+        async def theirs(body: dict, session, user=Depends(signed_in)):
+            return await names_of(session, body["pairs"], None)
+    """
+    assert _project(tmp_path, {**FLOW_APP, "app/api.py": api}) == [("unscoped-lookup", "app/api.py", 26, "error")]
+
+
 def test_a_correlated_subquery_is_judged_with_its_outer_statement(tmp_path):
     """langflow's deployment listing: ``select(Folder.name).where(Folder.id ==
     Flow.folder_id).correlate(Flow)`` yields the folder of each outer row; the outer

@@ -474,7 +474,11 @@ class _FunctionWalk:
             self.expr(node.test)
             return _dedupe([*self.expr(node.body), *self.expr(node.orelse)]) or [["?"]]
         leaves: list = []
-        for child in ast.iter_child_nodes(node):
+        children = list(ast.iter_child_nodes(node))
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            # [(fid, ofid) for fid, ofid in pairs]: the loop binds the names its element reads
+            children.sort(key=lambda child: not isinstance(child, ast.comprehension))
+        for child in children:
             if isinstance(child, ast.expr):
                 leaves += self.expr(child)
             elif isinstance(child, ast.comprehension):
