@@ -1017,6 +1017,55 @@ def test_a_comprehension_binds_the_names_its_element_reads(tmp_path):
     assert _project(tmp_path, {**FLOW_APP, "app/api.py": api}) == [("unscoped-lookup", "app/api.py", 26, "error")]
 
 
+def test_a_count_of_the_callers_rows_matching_the_number_of_keys_verifies_them(tmp_path):
+    """langflow's ``validate_project_scoped_flow_version_ids``: ``if matched != len(ids):
+    raise`` where ``matched`` counts the caller's rows among ``ids`` ties every id to the
+    caller; a count that is not filtered by the tenant ties nothing. The ids keep their
+    origin through ``list(dict.fromkeys(...))``, the order-keeping dedupe."""
+    api = """
+        from fastapi import APIRouter, Depends, HTTPException
+        from sqlalchemy import func
+        from sqlmodel import col, select
+
+        from .models import Flow
+
+        router = APIRouter()
+
+
+        async def signed_in():
+            return None
+
+
+        async def validate_owned(session, ids, user_id):
+            matched = (await session.exec(
+                select(func.count(Flow.id)).where(Flow.user_id == user_id, col(Flow.id).in_(ids)))).one()
+            if matched != len(ids):
+                raise HTTPException(status_code=404)
+
+
+        async def validate_known(session, ids):
+            if (await session.exec(select(func.count(Flow.id)).where(col(Flow.id).in_(ids)))).one() != len(ids):
+                raise HTTPException(status_code=404)
+
+
+        @router.post("/checked")
+        async def checked(body: dict, session, user=Depends(signed_in)):
+            ids = list(dict.fromkeys(body["ids"]))
+            await validate_owned(session, ids, user.id)
+            return (await session.exec(select(Flow.name).where(col(Flow.id).in_(ids)))).all()
+
+
+        @router.post("/known")
+        async def known(body: dict, session, user=Depends(signed_in)):
+            ids = body["ids"]
+            await validate_known(session, ids)
+            return (await session.exec(select(Flow.name).where(col(Flow.id).in_(ids)))).all()
+    """
+    # /known: the count itself reads rows by the client's ids, and so does the handler
+    assert _project(tmp_path, {**FLOW_APP, "app/api.py": api}) == [
+        ("unscoped-lookup", "app/api.py", 36, "error"), ("unscoped-lookup", "app/api.py", 37, "error")]
+
+
 def test_a_correlated_subquery_is_judged_with_its_outer_statement(tmp_path):
     """langflow's deployment listing: ``select(Folder.name).where(Folder.id ==
     Flow.folder_id).correlate(Flow)`` yields the folder of each outer row; the outer

@@ -70,7 +70,7 @@ CALLER_ATTRS = {"user", "auth", "identity", "principal", "account", "organizatio
 CALLER_NAMES = {"current_user", "user", "me", "viewer", "principal", "g"}
 # Calls whose result is their argument, as far as provenance goes.
 TRANSPARENT = {"int", "str", "UUID", "uuid.UUID", "float", "list", "tuple", "set", "sorted", "frozenset",
-               "Q", "F", "Value", "and_", "or_", "not_", "dict", "bool"}
+               "Q", "F", "Value", "and_", "or_", "not_", "dict", "bool", "dict.fromkeys", "reversed", "enumerate"}
 # Query methods that narrow the rows of their receiver (a queryset or statement a call returned).
 NARROWING = {"filter", "where", "filter_by"}
 # Calls that run the coroutine they are given as a task of its own.
@@ -711,7 +711,7 @@ class _FunctionWalk:
             # ``flow = read_flow(session, flow_id, user.id)`` then ``if flow is None: raise``
             return self._membership_of(self.env.get(left.id) or [])
         if isinstance(op, (ast.Eq, ast.Is)) and truth or isinstance(op, (ast.NotEq, ast.IsNot)) and not truth:
-            return self._tenant_equal(left, right)
+            return self._count_match(left, right) or self._count_match(right, left) or self._tenant_equal(left, right)
         if isinstance(op, ast.In) and truth or isinstance(op, ast.NotIn) and not truth:
             # ``deal in user.deals`` / ``user in deal.members`` / ``deal.account_id in user_accounts``
             if _mentions_caller(right) or self._tenant_side(right) is not None:
@@ -719,6 +719,17 @@ class _FunctionWalk:
             if _mentions_caller(left):
                 found = self._tenant_side(right)
                 return found or []
+        return []
+
+    def _count_match(self, counted, keys) -> list:
+        """``if matched != len(ids): raise`` where ``matched`` counts the caller's rows among
+        ``ids`` (a query filtered by the tenant): every key given to that count is the caller's."""
+        if not (isinstance(keys, ast.Call) and dotted(keys.func) == "len" and len(keys.args) == 1):
+            return []
+        if isinstance(counted, ast.Name):
+            return self._membership_of(self.env.get(counted.id) or [])
+        if isinstance(counted, ast.Call):
+            return self._membership_call(counted)
         return []
 
     def _tenant_equal(self, left, right) -> list:
