@@ -138,8 +138,13 @@ context_level(rule, context) := severity(rule) if {
 } else := object.get(object.get(config, "contexts", {}), context, "info")
 
 # A violation about a query's reference, located at one of the query's sites.
-site_violation(rule, query, ref, site, message) := v if {
-	level := context_level(rule, site.context)
+site_violation(rule, query, ref, site, message) := site_violation_at(
+	rule, query, ref, site, message,
+	context_level(rule, site.context),
+)
+
+# The same at a level the rule chose for the site (a read whose rows never come back up).
+site_violation_at(rule, query, ref, site, message, level) := v if {
 	level != "off"
 	base := violation(rule, query, ref, concat("", [message, site_note(site)]))
 	located := object.union(base, {

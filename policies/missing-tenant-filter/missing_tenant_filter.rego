@@ -39,6 +39,9 @@
 #   data layer; background, command, migration, startup, admin and unreachable code
 #   reports as info (config `contexts`). A path that a guard ties to the caller's tenant
 #   is not reported (see `tenantlint explain unscoped-lookup` for the guard kinds).
+#   A request path on which a call's result is dropped (`await cleanup(ids)` as a
+#   statement of its own) cannot bring the rows back to the response: it reports at
+#   option `unused_result` (default info; `error` to report it as any request path).
 # related_resources:
 #   - ref: https://cwe.mitre.org/data/definitions/639.html
 #     description: "CWE-639: Authorization Bypass Through User-Controlled Key"
@@ -66,8 +69,17 @@ reads := [v |
 	ref.use == "read"
 	lib.unscoped(ref)
 	some site in lib.open_sites(query)
-	v := lib.site_violation("missing-tenant-filter", query, ref, site, read_message(ref))
+	v := lib.site_violation_at("missing-tenant-filter", query, ref, site, read_message(ref), read_level(site))
 ]
+
+# A request path that drops a call's result on the way (housekeeping that reads every
+# tenant's rows to decide what to clean up) returns none of them: option unused_result.
+read_level(site) := object.get(options, "unused_result", "info") if {
+	site.context == "request"
+	is_object(object.get(site, "unused", null))
+} else := lib.context_level("missing-tenant-filter", site.context)
+
+options := object.get(lib.rule_settings("missing-tenant-filter"), "options", {})
 
 read_message(ref) := concat("", [
 	lib.subject(ref), " is read without a tenant filter", lib.tenant_column_hint(ref),

@@ -191,6 +191,11 @@ class _Judge:
                 continue
             new_keys, new_state = self._map(caller, self.g.functions[name], e, keys, state)
             new_state["needs"] = carried
+            if e.call >= 0 and "unused" not in new_state and caller["calls"][e.call].get("discarded"):
+                # await cleanup(ids): whatever the rows become below, none comes back up this way
+                call = caller["calls"][e.call]
+                new_state["unused"] = {"line": call["line"], "function": e.caller,
+                                       "code": call["callee"].rsplit(".", 1)[-1]}
             row_guard = self._row_guard(e.caller, [e.call]) if e.call >= 0 else None
             narrowed = caller["calls"][e.call].get("narrowed") if e.call >= 0 else None
             if narrowed and row_guard is None:  # super().get_queryset().filter(event=...)
@@ -550,6 +555,8 @@ class _Judge:
         site.update({"context": kind, "steps": steps, "guard": guard, "key": key,
                      "keys": sorted({_describe(r) for r in requested}),
                      "entry": self.ctx.reasons.get(name) if self.ctx.entries.get(name) else None})
+        if state.get("unused"):
+            site["unused"] = state["unused"]
         site["note"] = _note(site, q, self._unchecked(name, path, kind))
         return site
 
@@ -597,6 +604,10 @@ def _note(site: dict, q: dict, unchecked: str | None) -> str | None:
         parts.append(f"{site['context']}: {site['entry']}")
     if site["context"] == "unreachable":
         parts.append("no entry point reaches this code")
+    if site.get("unused"):
+        unused = site["unused"]
+        parts.append(f"none of the rows comes back: {unused['code']}() drops its result at "
+                     f"{unused['function'].rsplit('.', 1)[-1]}() line {unused['line']}")
     return "; ".join(parts) or None
 
 
@@ -647,10 +658,15 @@ def _describe(value: str) -> str:
 
 
 def _dedupe_sites(sites: list[dict]) -> list[dict]:
-    out, seen = [], set()
+    """One site per place and context: the first found, unless a later way to it brings its
+    rows back up (no ``unused``), which then speaks for the place."""
+    out: list[dict] = []
+    seen: dict[tuple, int] = {}
     for s in sites:
         key = (s["path"], s["line"], s["column"], s["context"])
         if key not in seen:
-            seen.add(key)
+            seen[key] = len(out)
             out.append(s)
+        elif out[seen[key]].get("unused") and not s.get("unused"):
+            out[seen[key]] = s
     return out

@@ -1066,6 +1066,53 @@ def test_a_count_of_the_callers_rows_matching_the_number_of_keys_verifies_them(t
         ("unscoped-lookup", "app/api.py", 36, "error"), ("unscoped-lookup", "app/api.py", 37, "error")]
 
 
+def test_a_read_whose_result_a_call_on_the_path_drops_reports_as_info(tmp_path):
+    """langflow's ``_legacy_attribution``: deleting a knowledge base runs ``await
+    cleanup(kb_id)`` as a statement, and deep below it every account's bases are read to
+    decide which folders to keep. None of those rows comes back to the response: info at
+    the handler's dropped call. The same read returned to the client stays an error."""
+    found = _project(tmp_path, {
+        **FLOW_APP,
+        "app/storage.py": """
+            from sqlmodel import select
+
+            from .models import Flow
+
+
+            async def attribution(session):
+                return {row.id: row.name for row in (await session.exec(select(Flow))).all()}
+
+
+            async def cleanup(session, flow_id):
+                names = await attribution(session)
+                return names.get(flow_id)
+        """,
+        "app/api.py": """
+            from fastapi import APIRouter, Depends
+
+            from .storage import attribution, cleanup
+
+            router = APIRouter()
+
+
+            async def signed_in():
+                return None
+
+
+            @router.delete("/flows/{flow_id}")
+            async def delete(flow_id, session, user=Depends(signed_in)):
+                await cleanup(session, flow_id)
+
+
+            @router.get("/names")
+            async def names(session, user=Depends(signed_in)):
+                return await attribution(session)
+        """,
+    })
+    assert found == [("missing-tenant-filter", "app/api.py", 14, "info"),
+                     ("missing-tenant-filter", "app/api.py", 19, "error")]
+
+
 def test_a_correlated_subquery_is_judged_with_its_outer_statement(tmp_path):
     """langflow's deployment listing: ``select(Folder.name).where(Folder.id ==
     Flow.folder_id).correlate(Flow)`` yields the folder of each outer row; the outer

@@ -34,6 +34,7 @@ their enclosing function (``crm.views.DealView.get``)::
             "narrowed": line,     # its result is filtered by the tenant there (.filter(event=...))
             "falsy": {"0" | name: "none" | "false"},  # literal None/False/0/"" arguments
             "splat": bool,        # *args / **kwargs: the parameters it fills are not seen
+            "discarded": bool,    # a statement of its own (``await cleanup(ids)``): its result is dropped
             "values": [qualified names passed as values (functions handed along)]}
     Check: {"line", "verifies": [Leaf]}   # passing it ties these rows/keys to the caller
 
@@ -375,6 +376,12 @@ class _FunctionWalk:
                 self.branched(handler.body)
             self.branched(stmt.orelse)
             self.block(stmt.finalbody)
+        elif isinstance(stmt, ast.Expr):
+            self.expr(stmt.value)
+            node = stmt.value.value if isinstance(stmt.value, ast.Await) else stmt.value
+            if isinstance(node, ast.Call) and self.calls and self.calls[-1]["line"] == node.lineno \
+                    and self.calls[-1]["column"] == node.col_offset + 1:
+                self.calls[-1]["discarded"] = True  # await cleanup(ids): nothing it returns comes back
         elif isinstance(stmt, ast.Match):
             self.expr(stmt.subject)
             for case in stmt.cases:
