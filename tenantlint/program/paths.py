@@ -53,6 +53,8 @@ QUERY_CALLS = {
     "update_or_create", "create", "bulk_create", "bulk_update", "iterator", "none", "using",
 }
 # SQLAlchemy subquery objects: a part of the statement that uses them, never a key.
+# The ORM's expression builders (true(), col(M.id), func.count(...)): they make no key.
+EXPRESSION_BUILDERS = ("sqlalchemy.", "sqlmodel.", "django.db.models.")
 SUBQUERIES = {"subquery", "scalar_subquery", "correlate", "cte", "lateral", "exists", "label", "as_scalar"}
 # Generic views whose queryset serves get_object() only (DRF's and Django's), and those that list it.
 DETAIL_VIEWS = {"RetrieveAPIView", "UpdateAPIView", "DestroyAPIView", "RetrieveUpdateAPIView",
@@ -124,7 +126,8 @@ class _Judge:
         # Calls that build or run the query (``session.scalars(select(Deal))``) are the query,
         # not a key; another call on its lines (``uuid.uuid4()``) makes a value.
         own = {i for i, c in enumerate(fn["calls"])
-               if (c in calls and c["callee"].rpartition(".")[2] in QUERY_CALLS)
+               if (c in calls and (c["callee"].rpartition(".")[2] in QUERY_CALLS
+                                   or c["callee"].startswith(EXPRESSION_BUILDERS)))
                or c["callee"].rpartition(".")[2] in SUBQUERIES}  # a subquery built earlier is no value
         leaves = q.get("key_leaves") or [leaf for c in calls for a in [*c["args"], *c["kw"].values(),
                                                                       c.get("narrowed_by", ())] for leaf in a

@@ -1113,6 +1113,44 @@ def test_a_read_whose_result_a_call_on_the_path_drops_reports_as_info(tmp_path):
                      ("missing-tenant-filter", "app/api.py", 19, "error")]
 
 
+def test_a_statement_handed_to_a_helper_with_the_tenants_condition_is_scoped(tmp_path):
+    """langflow's ``restrict_to_owned_or_visible_scope(select(KB), id_column=KB.id,
+    owner_clause=KB.user_id == user_id, visibility=...)``: a helper handed the statement and
+    an equality on the tenant column applies it. Handed another condition, it scopes nothing."""
+    api = """
+        from fastapi import APIRouter, Depends
+        from sqlalchemy import true
+        from sqlmodel import select
+
+        from .models import Flow
+        from .listing import restrict_to_owned_or_visible
+
+        router = APIRouter()
+
+
+        async def signed_in():
+            return None
+
+
+        @router.get("/flows")
+        async def flows(session, user=Depends(signed_in)):
+            stmt = restrict_to_owned_or_visible(select(Flow), id_column=Flow.id, owner_clause=Flow.user_id == user.id)
+            return (await session.exec(stmt.order_by(Flow.name))).all()
+
+
+        @router.get("/everything")
+        async def everything(session, user=Depends(signed_in)):
+            stmt = restrict_to_owned_or_visible(select(Flow), id_column=Flow.id, owner_clause=true())
+            return (await session.exec(stmt)).all()
+    """
+    listing = """
+        def restrict_to_owned_or_visible(stmt, *, id_column, owner_clause):
+            return stmt.where(owner_clause)
+    """
+    assert _project(tmp_path, {**FLOW_APP, "app/api.py": api, "app/listing.py": listing}) == [
+        ("missing-tenant-filter", "app/api.py", 23, "error")]
+
+
 def test_a_correlated_subquery_is_judged_with_its_outer_statement(tmp_path):
     """langflow's deployment listing: ``select(Folder.name).where(Folder.id ==
     Flow.folder_id).correlate(Flow)`` yields the folder of each outer row; the outer

@@ -298,14 +298,39 @@ class Walker(Resolver):
             target = call.args[0].value
             if isinstance(target, cst.Name) and is_camel(target.value):
                 return Alias(target.value)
-        if name in self._scoping:
-            values = self.visit_args(call, frame, force=("helper", f"passed through {name}()"))
+        condition = self._tenant_condition(call) if name and name not in NESTED else None
+        if name in self._scoping or condition:
+            # restrict_to_owned_or_visible_scope(select(KB), owner_clause=KB.user_id == user_id):
+            # a helper handed the statement and the tenant's condition applies it
+            reason = f"{condition} is handed to {name}()" if condition else f"passed through {name}()"
+            values = self.visit_args(call, frame, force=("helper", reason))
             return next((v for v in values if isinstance(v, QS)), None)
         if name in NESTED:
             self.visit_args(call, frame, force=("join", NESTED[name]))
             return None
         self.visit_args(call, frame)
         checks.call(self, call, name, frame)
+        return None
+
+    def _tenant_condition(self, call: cst.Call) -> str | None:
+        """The text of an argument that is an equality on a tenant column
+        (``owner_clause=KB.user_id == user_id``) of a call that is also handed something
+        else positionally (the statement), else None: ``and_(a == b, ...)`` builds a
+        condition and scopes nothing."""
+        if not any(arg.keyword is None and not isinstance(arg.value, (cst.Comparison, cst.BooleanOperation))
+                   for arg in call.args):
+            return None
+        columns = {c.lower() for c in self.ctx.config.tenant_columns}
+        for arg in call.args:
+            value = arg.value
+            if not (isinstance(value, cst.Comparison) and len(value.comparisons) == 1
+                    and isinstance(value.comparisons[0].operator, cst.Equal)):
+                continue
+            for side in (value.left, value.comparisons[0].comparator):
+                if isinstance(side, cst.Call) and side.args:  # col(KB.user_id)
+                    side = side.args[0].value
+                if isinstance(side, cst.Attribute) and side.attr.value.lower() in columns:
+                    return self.ctx.module.code_for_node(value)
         return None
 
     def raw_sink(self, call: cst.Call, name: str, frame: Frame) -> bool:
