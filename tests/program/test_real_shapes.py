@@ -1116,7 +1116,8 @@ def test_a_read_whose_result_a_call_on_the_path_drops_reports_as_info(tmp_path):
 def test_a_statement_handed_to_a_helper_with_the_tenants_condition_is_scoped(tmp_path):
     """langflow's ``restrict_to_owned_or_visible_scope(select(KB), id_column=KB.id,
     owner_clause=KB.user_id == user_id, visibility=...)``: a helper handed the statement and
-    an equality on the tenant column applies it. Handed another condition, it scopes nothing."""
+    an equality on the tenant column (also one bound to a local first) applies it. Handed
+    another condition, it scopes nothing."""
     api = """
         from fastapi import APIRouter, Depends
         from sqlalchemy import true
@@ -1141,6 +1142,13 @@ def test_a_statement_handed_to_a_helper_with_the_tenants_condition_is_scoped(tmp
         @router.get("/everything")
         async def everything(session, user=Depends(signed_in)):
             stmt = restrict_to_owned_or_visible(select(Flow), id_column=Flow.id, owner_clause=true())
+            return (await session.exec(stmt)).all()
+
+
+        @router.get("/owned")
+        async def owned(session, user=Depends(signed_in)):
+            owned_clause = Flow.user_id == user.id
+            stmt = restrict_to_owned_or_visible(select(Flow), id_column=Flow.id, owner_clause=owned_clause)
             return (await session.exec(stmt)).all()
     """
     listing = """

@@ -298,7 +298,7 @@ class Walker(Resolver):
             target = call.args[0].value
             if isinstance(target, cst.Name) and is_camel(target.value):
                 return Alias(target.value)
-        condition = self._tenant_condition(call) if name and name not in NESTED else None
+        condition = self._tenant_condition(call, frame) if name and name not in NESTED else None
         if name in self._scoping or condition:
             # restrict_to_owned_or_visible_scope(select(KB), owner_clause=KB.user_id == user_id):
             # a helper handed the statement and the tenant's condition applies it
@@ -312,7 +312,7 @@ class Walker(Resolver):
         checks.call(self, call, name, frame)
         return None
 
-    def _tenant_condition(self, call: cst.Call) -> str | None:
+    def _tenant_condition(self, call: cst.Call, frame: Frame) -> str | None:
         """The text of an argument that is an equality on a tenant column
         (``owner_clause=KB.user_id == user_id``) of a call that is also handed something
         else positionally (the statement), else None: ``and_(a == b, ...)`` builds a
@@ -323,6 +323,9 @@ class Walker(Resolver):
         columns = {c.lower() for c in self.ctx.config.tenant_columns}
         for arg in call.args:
             value = arg.value
+            if isinstance(value, cst.Name):  # owned = Flow.user_id == me; ... owner_clause=owned
+                held = frame.assignments(value.value)
+                value = held[0][1] if held and len(held) == 1 and held[0][0] == "=" else None
             if not (isinstance(value, cst.Comparison) and len(value.comparisons) == 1
                     and isinstance(value.comparisons[0].operator, cst.Equal)):
                 continue
