@@ -18,7 +18,7 @@ from tenantlint.extract import extract
 from tenantlint.extract.runner import RunStats, extract_files
 from tenantlint.scan import scan
 from tests.robustness.test_corpus import stdlib_paths
-from tests.speed.cases import case_dirs, case_id, representative_cases, source_files
+from tests.speed.cases import case_id, representative_cases, source_files
 
 FACT_KEYS = ("tables", "queries", "routes", "fields", "constants", "suppressions", "errors")
 
