@@ -6,7 +6,9 @@ Downloads a pinned pretix release (``pip download --no-deps``), unpacks the whee
 - tenantlint, cold cache and warm cache, with ``--jobs 1`` and with the default jobs;
 - Bandit (``bandit -r -q``, all checks) on the same files;
 - the pre-commit shape: 10 (and 3) Python files changed, scanned by name, the project's models
-  taken from the warm cache.
+  taken from the warm cache; the 3 largest files (the central models and services, the worst
+  case: parsing them is most of the run); and Bandit on the same 3 files, as a hook runs it
+  (it judges each file alone, tenantlint the whole program).
 
 It prints medians, ratios to Bandit, and peak memory (largest process, and all processes
 of the command at once). Needs network access to PyPI for the first run only.
@@ -103,11 +105,14 @@ def main() -> None:
     series = {name: Series(name) for name in (
         "tenantlint cold, default jobs", "tenantlint warm, default jobs",
         "tenantlint cold, --jobs 1", "tenantlint warm, --jobs 1",
-        "pre-commit: 10 changed files, warm", "pre-commit: 3 changed files, warm", "bandit -r")}
+        "pre-commit: 10 changed files, warm", "pre-commit: 3 changed files, warm",
+        "pre-commit: 3 largest files, warm", "bandit -r", "bandit: the same 3 changed files")}
     changed = pick_changed(files, tree)
     few = changed[::4][:3]  # the issue's shape: a hook run on three files
+    largest = sorted(files, key=lambda f: f.stat().st_size)[-3:]  # a commit to the central models and services
     print(f"pre-commit shape: {len(changed)} files, {sum(f.stat().st_size for f in changed) / 1000:.0f} kB; "
-          f"and {len(few)} of them, {sum(f.stat().st_size for f in few) / 1000:.0f} kB")
+          f"and {len(few)} of them, {sum(f.stat().st_size for f in few) / 1000:.0f} kB; the 3 largest files, "
+          f"{sum(f.stat().st_size for f in largest) / 1000:.0f} kB")
     compile_package()
     for round_no in range(1, args.rounds + 1):
         print(f"round {round_no}/{args.rounds} ...", flush=True)
@@ -118,11 +123,15 @@ def main() -> None:
                 check_same(cold, warm)
                 series[f"tenantlint cold, {label}"].runs.append(cold)
                 series[f"tenantlint warm, {label}"].runs.append(warm)
-                if jobs is None:  # three first: after the ten are put back, seven of them are stale in the cache
+                if jobs is None:
                     series["pre-commit: 3 changed files, warm"].runs.append(pre_commit(tree, cache, few, round_no))
                     series["pre-commit: 10 changed files, warm"].runs.append(pre_commit(tree, cache, changed, round_no))
+                    series["pre-commit: 3 largest files, warm"].runs.append(
+                        pre_commit(tree, cache, largest, round_no))
         if bandit:
             series["bandit -r"].runs.append(run_bandit(bandit, tree))
+            series["bandit: the same 3 changed files"].runs.append(
+                run_bandit(bandit, tree, [f.relative_to(tree).as_posix() for f in few]))
     if args.rounds > 0:
         report(series, cold_output=series["tenantlint cold, default jobs"].runs[-1].output)
         print(f"load average after: {load()} (other processes on the machine slow both tools and the workers)")
@@ -199,18 +208,22 @@ def tenantlint(tree: Path, cache: str, jobs: int | None) -> Run:
 
 
 def pre_commit(tree: Path, cache: str, changed: list[Path], round_no: int) -> Run:
-    """Change 10 files (a comment line on top: every line moves, so neither their facts
-    nor the policies' answer are in the cache), scan them by name as a pre-commit hook
-    does, then put them back."""
+    """Change files (a comment line on top: every line moves, so neither their facts nor
+    the policies' answer are in the cache), scan them by name as a pre-commit hook does,
+    then put them back. Each run starts from a copy of the warm cache: a hook's files put
+    back are stale in the cache it leaves, and a later shape would parse them as context."""
     originals = {f: f.read_bytes() for f in changed}
-    try:
-        for f in changed:
-            f.write_bytes(f"# changed by the benchmark, round {round_no}\n".encode() + originals[f])
-        rel = [f.relative_to(tree).as_posix() for f in changed]
-        run = measure(tenantlint_command("scan", *rel, "--format", "json", "--cache-dir", cache), tree)
-    finally:
-        for f, data in originals.items():
-            f.write_bytes(data)
+    with tempfile.TemporaryDirectory(prefix="tenantlint-hook-cache-") as scratch:
+        own = Path(scratch) / "cache"
+        shutil.copytree(cache, own)
+        try:
+            for f in changed:
+                f.write_bytes(f"# changed by the benchmark, round {round_no}\n".encode() + originals[f])
+            rel = [f.relative_to(tree).as_posix() for f in changed]
+            run = measure(tenantlint_command("scan", *rel, "--format", "json", "--cache-dir", str(own)), tree)
+        finally:
+            for f, data in originals.items():
+                f.write_bytes(data)
     if run.returncode not in (0, 1):
         sys.exit(f"tenantlint (pre-commit shape) failed ({run.returncode}):\n{run.stderr[-3000:]}")
     return run
@@ -233,9 +246,11 @@ def find_bandit(explicit: str | None) -> str | None:
     return str(exe)
 
 
-def run_bandit(bandit: str, tree: Path) -> Run:
+def run_bandit(bandit: str, tree: Path, given: list[str] | None = None) -> Run:
+    """``bandit -r pretix``, or Bandit on the ``given`` files as a pre-commit hook runs it."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        run = measure([bandit, "-r", "-q", "-x", BANDIT_EXCLUDE, "-f", "json", "-o", out.name, "pretix"], tree)
+        where = given if given else ["-r", "pretix"]
+        run = measure([bandit, "-q", "-x", BANDIT_EXCLUDE, "-f", "json", "-o", out.name, *where], tree)
         scanned = len([k for k in json.loads(Path(out.name).read_text()).get("metrics", {}) if k != "_totals"])
     run.output = f"bandit scanned {scanned} files"
     return run
@@ -325,6 +340,11 @@ def report(series: dict[str, Series], cold_output: str) -> None:
           " process; all MB: all its processes at once)")
     if bandit.runs:
         print(f"({bandit.runs[-1].output})")
+    hook_peer = series["bandit: the same 3 changed files"]
+    if hook_peer.runs:
+        hook = series["pre-commit: 3 changed files, warm"]
+        print(f"pre-commit on 3 files: tenantlint (the whole program) {hook.median:.2f} s, Bandit (those files "
+              f"alone) {hook_peer.median:.2f} s: {hook.median / hook_peer.median:.1f}x")
     cold, warm = series["tenantlint cold, default jobs"], series["tenantlint warm, default jobs"]
     pre = series["pre-commit: 3 changed files, warm"]
     peak = max(s.peak for s in series.values() if s.runs and s is not bandit)
