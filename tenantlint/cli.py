@@ -88,12 +88,15 @@ def cli() -> None:
               help="Also these rules, even where the config disables them.")
 @click.option("--quiet", "-q", is_flag=True, help="Text: only the finding and error lines.")
 @click.option("--statistics", is_flag=True, help="Text: counts by rule instead of the findings.")
+@click.option("--show-info", is_flag=True,
+              help="Text: list info findings too (background, command, admin, unreachable code...); "
+                   "by default they are counted by context.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings fail the run (errors still exit 2).")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
               help="Colour severities (auto: on a terminal, unless NO_COLOR is set).")
 def scan(paths, config_path, fmt, output, fail_on, jobs, cache_dir, no_cache, baseline, write_baseline, diff_ref,
          show_suppressed, ignore_suppressions, policy_dirs, opa_url, strict, select, ignore, extend_select,
-         quiet, statistics, exit_zero, color):
+         quiet, statistics, show_info, exit_zero, color):
     """Scan PATHS (default: .) and report findings. Exit 0 clean, 1 findings, 2 errors."""
     from tenantlint.report import render
     from tenantlint.scan import scan as run_scan
@@ -120,7 +123,7 @@ def scan(paths, config_path, fmt, output, fail_on, jobs, cache_dir, no_cache, ba
         click.echo(f"tenantlint: wrote {result.baseline['matched']} findings to baseline {write_baseline}"
                    + (f" (kept {kept} accepted entries of files this scan did not read)" if kept else ""), err=True)
     colored = _use_color(color, output)
-    text = render(result, fmt, quiet=quiet, statistics=statistics, color=colored)
+    text = render(result, fmt, quiet=quiet, statistics=statistics, color=colored, show_info=show_info)
     if output:
         with open(output, "w", encoding="utf-8") as fh:
             fh.write(text)

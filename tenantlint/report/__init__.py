@@ -13,16 +13,18 @@ from tenantlint.scan import ScanResult
 
 
 def render(result: ScanResult, fmt: str, *, quiet: bool = False, statistics: bool = False,
-           color: bool = False) -> str:
+           color: bool = False, show_info: bool = False) -> str:
     """The report of ``result`` in ``fmt``. For text: ``quiet`` keeps only the finding and
     error lines, ``statistics`` prints counts by rule instead of findings, ``color`` marks
-    severities with ANSI colours (a terminal)."""
+    severities with ANSI colours (a terminal), ``show_info`` lists info findings too (else
+    they are counted by context: code that is cross-tenant on purpose far more often than
+    not, which a person reads only when looking for it)."""
     if fmt == "json":
         return json.dumps(result.to_json(), indent=2, sort_keys=True) + "\n"
     if fmt == "text" and statistics:
         return _statistics(result, color)
     if fmt == "text":
-        return _text(result, quiet, color)
+        return _text(result, quiet, color, show_info)
     if fmt == "html":
         from tenantlint.engine.modules import load_policy_dirs
         from tenantlint.report.html import html_report
@@ -61,12 +63,17 @@ def _statistics(result: ScanResult, color: bool) -> str:
     return "\n".join([*lines, summary_line(result)]) + "\n"
 
 
-def _text(result: ScanResult, quiet: bool = False, color: bool = False) -> str:
+def _text(result: ScanResult, quiet: bool = False, color: bool = False, show_info: bool = False) -> str:
     lines: list[str] = []
     sources = SourceLines()
+    unlisted: dict[str, int] = {}  # info findings by context, counted instead of listed
     for finding in result.findings:
         suppression = finding.get("suppression") if finding.get("suppressed") else None
         if suppression is not None and not result.show_suppressed:
+            continue
+        if finding["severity"] == "info" and suppression is None and not show_info:
+            context = finding.get("context") or "alone"
+            unlisted[context] = unlisted.get(context, 0) + 1
             continue
         context = finding.get("context")
         tag = f" [{context}]" if context and context not in ("request", "alone") else ""
@@ -96,6 +103,11 @@ def _text(result: ScanResult, quiet: bool = False, color: bool = False) -> str:
         where = f"{err['path']}:{err['line']}" if err.get("line") else err["path"]
         lines.append(printable(f"{where}: not analysed: {err['message']}"))  # names from the scanned tree
     if not quiet:
+        if unlisted:
+            count = sum(unlisted.values())
+            kinds = ", ".join(f"{context} {n}" for context, n in sorted(unlisted.items(), key=lambda kv: (-kv[1], kv[0])))
+            lines.append(f"{count} info finding{'s' if count != 1 else ''} not listed ({kinds}): --show-info "
+                         "lists them")
         if result.active:
             lines.append("explain a rule: tenantlint explain RULE; accept one finding with a reason: "
                          "# tenantlint: ignore[RULE] why")

@@ -30,6 +30,28 @@ def test_quiet_prints_only_the_finding_lines(tmp_path):
     ]
 
 
+def test_info_findings_are_counted_by_context_and_listed_on_request(tmp_path):
+    """Background code reads every tenant on purpose: the text report lists the request
+    path's error and counts the job's info finding, which --show-info lists."""
+    tree = _tree(tmp_path, **{"tenantlint.yaml": "tenant_columns: [shop_id]\n", "q.sql": "SELECT 1;\n",
+                              "shop/__init__.py": "", "shop/models.py": (
+        "from django.db import models\n\n\nclass Order(models.Model):\n    shop_id = models.IntegerField()\n\n\n"
+        "def all_orders():\n    return Order.objects.all()\n"),
+        "shop/views.py": ("from celery import shared_task\nfrom rest_framework.decorators import api_view\n\n"
+                          "from shop.models import all_orders\n\n\n@api_view(['GET'])\ndef orders(request):\n"
+                          "    return all_orders()\n\n\n@shared_task\ndef nightly():\n    return all_orders()\n")})
+    listed = [line.split(" ")[:3] for line in run_cli("scan", ".", "--no-cache", cwd=tree).stdout.splitlines()
+              if line.startswith("shop/")]
+    assert listed == [["shop/views.py:9:12:", "error", "missing-tenant-filter"]]
+    proc = run_cli("scan", ".", "--no-cache", cwd=tree)
+    assert "1 info finding not listed (background 1): --show-info lists them" in proc.stdout.splitlines()
+    assert proc.stdout.splitlines()[-1] == "2 findings (1 error, 0 warning, 1 info); 5 files scanned"
+    shown = [line.split(" ")[:4] for line in run_cli("scan", ".", "--no-cache", "--show-info", cwd=tree).stdout
+             .splitlines() if line.startswith("shop/")]
+    assert shown == [["shop/views.py:9:12:", "error", "missing-tenant-filter", "'shop_order'"],
+                     ["shop/views.py:14:12:", "info", "missing-tenant-filter", "[background]"]]
+
+
 def test_statistics_counts_by_rule(tmp_path):
     proc = run_cli("scan", ".", "--no-cache", "--statistics", cwd=_tree(tmp_path))
     assert proc.stdout.splitlines()[:2] == ["    2  error   missing-tenant-filter", "    1  error   unscoped-write"]
