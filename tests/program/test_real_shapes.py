@@ -1116,11 +1116,11 @@ def test_a_read_whose_result_a_call_on_the_path_drops_reports_as_info(tmp_path):
 def test_a_statement_handed_to_a_helper_with_the_tenants_condition_is_scoped(tmp_path):
     """langflow's ``restrict_to_owned_or_visible_scope(select(KB), id_column=KB.id,
     owner_clause=KB.user_id == user_id, visibility=...)``: a helper handed the statement and
-    an equality on the tenant column (also one bound to a local first) applies it. Handed
-    another condition, it scopes nothing."""
+    an equality on the tenant column (also one bound to a local first, or chosen against
+    ``false()``) applies it. Handed another condition, it scopes nothing."""
     api = """
         from fastapi import APIRouter, Depends
-        from sqlalchemy import true
+        from sqlalchemy import false, true
         from sqlmodel import select
 
         from .models import Flow
@@ -1150,6 +1150,14 @@ def test_a_statement_handed_to_a_helper_with_the_tenants_condition_is_scoped(tmp
             owned_clause = Flow.user_id == user.id
             stmt = restrict_to_owned_or_visible(select(Flow), id_column=Flow.id, owner_clause=owned_clause)
             return (await session.exec(stmt)).all()
+
+
+        @router.get("/granted")
+        async def granted(session, override: bool, user=Depends(signed_in)):
+            owned_clause = Flow.user_id == user.id
+            stmt = restrict_to_owned_or_visible(select(Flow), id_column=Flow.id,
+                                                owner_clause=owned_clause if override else false())
+            return (await session.exec(stmt)).all()
     """
     listing = """
         def restrict_to_owned_or_visible(stmt, *, id_column, owner_clause):
@@ -1157,6 +1165,9 @@ def test_a_statement_handed_to_a_helper_with_the_tenants_condition_is_scoped(tmp
     """
     assert _project(tmp_path, {**FLOW_APP, "app/api.py": api, "app/listing.py": listing}) == [
         ("missing-tenant-filter", "app/api.py", 23, "error")]
+    scopes = {q["function"].rsplit(".", 1)[-1]: [r["scope"] for r in q["refs"]]
+              for q in scan(["."], cwd=tmp_path).document["queries"]}
+    assert scopes == {"flows": ["helper"], "everything": ["none"], "owned": ["helper"], "granted": ["helper"]}
 
 
 def test_a_correlated_subquery_is_judged_with_its_outer_statement(tmp_path):

@@ -323,6 +323,7 @@ class Walker(Resolver):
         columns = {c.lower() for c in self.ctx.config.tenant_columns}
         for arg in call.args:
             value = arg.value
+            value = self._narrowing_branch(value)
             if isinstance(value, cst.Name):  # owned = Flow.user_id == me; ... owner_clause=owned
                 held = frame.assignments(value.value)
                 value = held[0][1] if held and len(held) == 1 and held[0][0] == "=" else None
@@ -335,6 +336,19 @@ class Walker(Resolver):
                 if isinstance(side, cst.Attribute) and side.attr.value.lower() in columns:
                     return self.ctx.module.code_for_node(value)
         return None
+
+    @staticmethod
+    def _narrowing_branch(value):
+        """``owned if override else false()``: a condition that is either the given one or
+        matches nothing narrows as much as the given one."""
+        if not isinstance(value, cst.IfExp):
+            return value
+        for kept, other in ((value.body, value.orelse), (value.orelse, value.body)):
+            nothing = (isinstance(other, cst.Name) and other.value == "False"
+                       or isinstance(other, cst.Call) and callee(other) == "false")
+            if nothing:
+                return kept
+        return value
 
     def raw_sink(self, call: cst.Call, name: str, frame: Frame) -> bool:
         return raw_sql.method_sink(self, call, name, frame)
