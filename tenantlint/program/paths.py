@@ -212,6 +212,9 @@ class _Judge:
         """A class attribute (``queryset = Deal.objects.all()`` of a view): reached by the
         class's methods; an object permission of its permission classes guards the rows."""
         q["contexts"] = self.ctx.contexts(cls)
+        users = self._routed_users(cls) if q.get("related_field") is None else None
+        if users is not None:  # an unrouted base: the routed subclasses that keep its rows reach them
+            q["contexts"] = sorted(users) or ["unreachable"]
         kind = q["contexts"][0]
         if "request" in q["contexts"]:
             kind = "request"
@@ -231,6 +234,33 @@ class _Judge:
         if reason:
             site["guard"] = {"kind": "permission", "reason": reason}
         q["sites"] = [site]
+
+    def _routed_users(self, cls: str) -> set[str] | None:
+        """For a view class that is never routed itself but is a base of routed ones, the
+        contexts of those that keep its class-level rows; None otherwise. pretix's
+        ``RefundExportListView`` (``model = RefundExport``): each routed subclass replaces
+        ``get_queryset()`` (a detail view's ``get_object()``) without ``super()``, so the
+        base's rows serve no request."""
+        if cls in self.ctx.routed_classes:
+            return None
+        routed = [r for r in self.ctx.routed_classes if r != cls and cls in self.g.class_chain(r)]
+        if not routed:
+            return None
+        return {self.ctx.routed_classes[r] for r in routed if not self._replaces_rows(r, cls)}
+
+    def _replaces_rows(self, routed: str, base: str) -> bool:
+        detail = bool({b.rsplit(".", 1)[-1] for b in self.g.bases_of(base)} & DETAIL_VIEWS)
+        for c in self.g.class_chain(routed):
+            if c == base:
+                return False
+            for short in ("get_queryset", "get_object") if detail else ("get_queryset",):
+                method = self.g.methods.get(c, {}).get(short)
+                if method is None:
+                    continue
+                calls = {call["callee"] for call in self.g.functions[method].get("calls", ())}
+                if not calls & {"super.get_queryset", "super.get_object", "self.get_queryset"}:
+                    return True
+        return False
 
     def _related_field(self, q: dict, cls: str) -> str | None:
         """The related field (``board = PrimaryKeyRelatedField(queryset=...)``) whose queryset

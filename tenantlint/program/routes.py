@@ -32,7 +32,8 @@ def link_routes(files: list[dict], queries: list[dict], config: Config, graph=No
     for reg in project.registrations:
         built = _expand(reg, project, config)
         routes += built
-        routed |= {r["_handler_name"] for r in built if r.get("_handler_name")}
+        # a routed subclass of a project view is no handler of its own file's facts: its name still counts
+        routed |= {name for r in built if (name := r.get("_handler_name") or r.get("handler"))}
     routes += _unrouted(project, routed, config)
     if graph is not None:
         _nested_dependency_auth(routes, graph)
@@ -200,7 +201,8 @@ def _unrouted(project: Project, routed: set[str], config: Config) -> list[dict]:
     """Module-level views (``def view(request)`` that returns a response, class-based views)
     in modules none of whose handlers any route reaches: the url configuration is not part
     of the scan. A function that only takes ``request`` is no view (:mod:`tenantlint.extract.web.handlers`)."""
-    routed_modules = {project.handlers[n]["module"] for n in routed if n in project.handlers}
+    routed_modules = {project.handlers[n]["module"] if n in project.handlers else n.rpartition(".")[0]
+                      for n in routed}
     bases = {found["name"] for h in project.handlers.values() for b in h.get("bases", [])
              if (found := project.handler(b)) is not None}
     out = []

@@ -676,6 +676,66 @@ def test_a_base_view_whose_subclasses_narrow_or_gate_its_queryset(tmp_path):
     ]
 
 
+def test_a_base_views_model_that_every_routed_subclass_replaces_serves_no_request(tmp_path):
+    """pretix's ``RefundExportListView`` / ``DownloadRefundExportView``: an unrouted base with
+    ``model = RefundExport``, whose routed subclasses fetch their own rows (``get_queryset()``,
+    a detail view's ``get_object()``, no ``super()``): the base's rows serve no request (info,
+    unreachable). A routed subclass that keeps the base's rows is a request path."""
+    found = _project(tmp_path, {
+        "tenantlint.yaml": "tenant_columns: [organization_id]\nglobal_tables: [Organization]\n",
+        "app/__init__.py": "",
+        "app/models.py": DRF_MODELS,
+        "app/views.py": """
+            from django.shortcuts import get_object_or_404
+            from django.views.generic import DetailView, ListView
+
+            from .models import Project
+
+
+            class Listing(ListView):
+                model = Project
+
+
+            class OrganizationListing(Listing):
+                def get_queryset(self):
+                    return Project.objects.filter(organization=self.request.organization)
+
+
+            class Download(DetailView):
+                model = Project
+
+
+            class OrganizationDownload(Download):
+                def get_object(self, *args, **kwargs):
+                    return get_object_or_404(Project, organization=self.request.organization, pk=self.kwargs["pk"])
+
+
+            class Kept(ListView):
+                model = Project
+
+
+            class KeptListing(Kept):
+                template_name = "x.html"
+        """,
+        "app/urls.py": """
+            from django.urls import path
+
+            from . import views
+
+            urlpatterns = [
+                path("list/", views.OrganizationListing.as_view()),
+                path("download/<int:pk>/", views.OrganizationDownload.as_view()),
+                path("kept/", views.KeptListing.as_view()),
+            ]
+        """,
+    })
+    assert found == [
+        ("missing-tenant-filter", "app/views.py", 8, "info"),  # Listing's rows: no route uses them
+        ("unscoped-lookup", "app/views.py", 17, "info"),  # Download's: OrganizationDownload fetches its own
+        ("missing-tenant-filter", "app/views.py", 26, "error"),  # KeptListing lists the base's rows
+    ]
+
+
 def test_a_views_private_helper_is_reached_through_its_handler(tmp_path):
     """label-studio's ``_create_memory_efficient(self, project)``: a private helper of a view
     is no handler; its ``project`` is the row the handler fetched with scope, so the foreign
