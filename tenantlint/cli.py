@@ -300,4 +300,4 @@ _ENDS_WITH_EXIT = False  # set by run(): the scan need not free what it built
 
 
 if __name__ == "__main__":
-    main()
+    run()

@@ -52,9 +52,9 @@ QUERY_CALLS = {
     "and_", "or_", "not_", "Q", "F", "aget", "afirst", "alast", "acount", "aexists", "get_or_create",
     "update_or_create", "create", "bulk_create", "bulk_update", "iterator", "none", "using",
 }
-# SQLAlchemy subquery objects: a part of the statement that uses them, never a key.
 # The ORM's expression builders (true(), col(M.id), func.count(...)): they make no key.
 EXPRESSION_BUILDERS = ("sqlalchemy.", "sqlmodel.", "django.db.models.")
+# SQLAlchemy subquery objects: a part of the statement that uses them, never a key.
 SUBQUERIES = {"subquery", "scalar_subquery", "correlate", "cte", "lateral", "exists", "label", "as_scalar"}
 # Generic views whose queryset serves get_object() only (DRF's and Django's), and those that list it.
 DETAIL_VIEWS = {"RetrieveAPIView", "UpdateAPIView", "DestroyAPIView", "RetrieveUpdateAPIView",
@@ -249,6 +249,9 @@ class _Judge:
         return {self.ctx.routed_classes[r] for r in routed if not self._replaces_rows(r, cls)}
 
     def _replaces_rows(self, routed: str, base: str) -> bool:
+        """A class between ``routed`` and ``base`` fetches its own rows: it overrides
+        ``get_queryset()`` (a detail view's ``get_object()`` too) and calls neither ``super()``
+        nor ``self.get_queryset()`` there."""
         detail = bool({b.rsplit(".", 1)[-1] for b in self.g.bases_of(base)} & DETAIL_VIEWS)
         for c in self.g.class_chain(routed):
             if c == base:
