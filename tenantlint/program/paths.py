@@ -640,8 +640,8 @@ def _note(site: dict, q: dict, unchecked: str | None) -> str | None:
         parts.append(f"{site['context']}: {site['entry']}")
     if site["context"] == "unreachable":
         parts.append("no entry point reaches this code")
-    if site.get("unused"):
-        unused = site["unused"]
+    if site.get("unused") and not q.get("lookup") and all(r.get("use") == "read" for r in q.get("refs", ())):
+        unused = site["unused"]  # said of reads only: missing-tenant-filter lowers them (option unused_result)
         parts.append(f"none of the rows comes back: {unused['code']}() drops its result at "
                      f"{unused['function'].rsplit('.', 1)[-1]}() line {unused['line']}")
     return "; ".join(parts) or None

@@ -1171,6 +1171,8 @@ def test_a_read_whose_result_a_call_on_the_path_drops_reports_as_info(tmp_path):
     })
     assert found == [("missing-tenant-filter", "app/api.py", 14, "info"),
                      ("missing-tenant-filter", "app/api.py", 19, "error")]
+    info = scan(["."], cwd=tmp_path).findings[0]
+    assert info["message"].endswith("none of the rows comes back: cleanup() drops its result at delete() line 14)")
 
 
 def test_a_statement_handed_to_a_helper_with_the_tenants_condition_is_scoped(tmp_path):
