@@ -162,8 +162,9 @@ def test_a_mixed_tree_skips_files_and_reports_the_same(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_no_standard_library_file_that_has_facts_is_skipped():
-    """A large body of real code the fixtures do not cover: of the ~490 files of the standard
-    library outside its tests, GUI, packaging and generated codecs, the prefilter skips most, and none may hold a fact."""
+    """A large body of real code the fixtures do not cover: of the ~235 files of the standard
+    library this suite reads (top-level modules, email, http, json, logging, sqlite3), the prefilter
+    skips about half, and none may hold a fact."""
     config = Config()
     checked, wrong = 0, []
     files = sorted(f for root in stdlib_paths() for f in ([root] if root.is_file() else root.rglob("*.py")))
@@ -179,5 +180,5 @@ def test_no_standard_library_file_that_has_facts_is_skipped():
         found = {key: facts[key] for key in FACT_KEYS if key != "errors" and facts.get(key)}
         if found:
             wrong.append((file, found))
-    assert checked > 250
+    assert checked > 100
     assert not wrong, f"the prefilter skips files that have facts: {wrong}"
