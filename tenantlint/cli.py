@@ -89,8 +89,8 @@ def cli() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Text: only the finding and error lines.")
 @click.option("--statistics", is_flag=True, help="Text: counts by rule instead of the findings.")
 @click.option("--show-info", is_flag=True,
-              help="Text: list info findings too (background, command, admin, unreachable code...); "
-                   "by default they are counted by context.")
+              help="Text: list the info findings of background, command, admin and unreachable code "
+                   "too; by default they are counted by context.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings fail the run (errors still exit 2).")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
               help="Colour severities (auto: on a terminal, unless NO_COLOR is set).")

@@ -16,9 +16,10 @@ def render(result: ScanResult, fmt: str, *, quiet: bool = False, statistics: boo
            color: bool = False, show_info: bool = False) -> str:
     """The report of ``result`` in ``fmt``. For text: ``quiet`` keeps only the finding and
     error lines, ``statistics`` prints counts by rule instead of findings, ``color`` marks
-    severities with ANSI colours (a terminal), ``show_info`` lists info findings too (else
-    they are counted by context: code that is cross-tenant on purpose far more often than
-    not, which a person reads only when looking for it)."""
+    severities with ANSI colours (a terminal), ``show_info`` lists the info findings of
+    background, command, admin and unreachable code too (else they are counted by context:
+    cross-tenant on purpose far more often than not, read only when looked for); a rule's
+    own info findings (a plaintext column declared in SQL) are always listed."""
     if fmt == "json":
         return json.dumps(result.to_json(), indent=2, sort_keys=True) + "\n"
     if fmt == "text" and statistics:
@@ -71,11 +72,11 @@ def _text(result: ScanResult, quiet: bool = False, color: bool = False, show_inf
         suppression = finding.get("suppression") if finding.get("suppressed") else None
         if suppression is not None and not result.show_suppressed:
             continue
-        if finding["severity"] == "info" and suppression is None and not show_info:
-            context = finding.get("context") or "alone"
+        context = finding.get("context")
+        if finding["severity"] == "info" and context not in (None, "alone") and suppression is None \
+                and not show_info:  # a job, command or admin view reading every tenant on purpose
             unlisted[context] = unlisted.get(context, 0) + 1
             continue
-        context = finding.get("context")
         tag = f" [{context}]" if context and context not in ("request", "alone") else ""
         lines.append(printable(
             f"{finding['path']}:{finding['line']}:{finding['column']}: "

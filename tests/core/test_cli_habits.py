@@ -32,8 +32,10 @@ def test_quiet_prints_only_the_finding_lines(tmp_path):
 
 def test_info_findings_are_counted_by_context_and_listed_on_request(tmp_path):
     """Background code reads every tenant on purpose: the text report lists the request
-    path's error and counts the job's info finding, which --show-info lists."""
-    tree = _tree(tmp_path, **{"tenantlint.yaml": "tenant_columns: [shop_id]\n", "q.sql": "SELECT 1;\n",
+    path's error and counts the job's info finding, which --show-info lists. A rule's own
+    info finding (a plaintext column declared in SQL) is always listed."""
+    tree = _tree(tmp_path, **{"tenantlint.yaml": "tenant_columns: [shop_id]\nsensitive_columns: [charts.hiv_status]\n",
+                              "q.sql": "SELECT 1;\n", "schema.sql": "CREATE TABLE charts (id int, shop_id int, hiv_status text);\n",
                               "shop/__init__.py": "", "shop/models.py": (
         "from django.db import models\n\n\nclass Order(models.Model):\n    shop_id = models.IntegerField()\n\n\n"
         "def all_orders():\n    return Order.objects.all()\n"),
@@ -41,11 +43,12 @@ def test_info_findings_are_counted_by_context_and_listed_on_request(tmp_path):
                           "from shop.models import all_orders\n\n\n@api_view(['GET'])\ndef orders(request):\n"
                           "    return all_orders()\n\n\n@shared_task\ndef nightly():\n    return all_orders()\n")})
     listed = [line.split(" ")[:3] for line in run_cli("scan", ".", "--no-cache", cwd=tree).stdout.splitlines()
-              if line.startswith("shop/")]
-    assert listed == [["shop/views.py:9:12:", "error", "missing-tenant-filter"]]
+              if line.startswith(("shop/", "schema.sql"))]
+    assert listed == [["schema.sql:1:1:", "info", "unencrypted-sensitive-field"],
+                      ["shop/views.py:9:12:", "error", "missing-tenant-filter"]]
     proc = run_cli("scan", ".", "--no-cache", cwd=tree)
     assert "1 info finding not listed (background 1): --show-info lists them" in proc.stdout.splitlines()
-    assert proc.stdout.splitlines()[-1] == "2 findings (1 error, 0 warning, 1 info); 5 files scanned"
+    assert proc.stdout.splitlines()[-1] == "3 findings (1 error, 0 warning, 2 info); 5 files scanned"
     shown = [line.split(" ")[:4] for line in run_cli("scan", ".", "--no-cache", "--show-info", cwd=tree).stdout
              .splitlines() if line.startswith("shop/")]
     assert shown == [["shop/views.py:9:12:", "error", "missing-tenant-filter", "'shop_order'"],
