@@ -171,8 +171,7 @@ def cached_document(root: Path, contents: dict[str, str], config: Config, extra:
     contents are unlikely to come again (a hook's run on changed files), so the document
     is looked up but not written."""
     try:
-        settings = json.dumps(dataclasses.asdict(config), sort_keys=True, default=str)
-        material = [FORMAT, __version__, _source_hash(), settings, sorted(contents.items()), extra]
+        material = [FORMAT, __version__, _source_hash(), _settings(config), sorted(contents.items()), extra]
         key = hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
     except (TypeError, ValueError):
         return build()
@@ -189,7 +188,7 @@ class EdgeMemo:
     def __init__(self, root: Path, contents: dict[str, str], config: Config):
         self.contents = contents
         try:
-            settings = json.dumps(dataclasses.asdict(config), sort_keys=True, default=str)
+            settings = _settings(config)
         except (TypeError, ValueError):
             settings = repr(config)
         material = "\0".join([str(FORMAT), __version__, _source_hash(), settings])
@@ -218,6 +217,11 @@ class EdgeMemo:
             return
         _write_atomic(self.entry, {"format": FORMAT, "shape": shape, "files": kept})
         _keep_newest(self.entry.parent, KEEP_DOCUMENTS)
+
+
+def _settings(config: Config) -> str:
+    """Every setting, as text a whole-project cache key is made of."""
+    return json.dumps(dataclasses.asdict(config), sort_keys=True, default=str)
 
 
 def _sound_edges(edges) -> bool:

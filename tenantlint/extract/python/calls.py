@@ -811,7 +811,6 @@ class _FunctionWalk:
         return _dedupe([leaf for leaf in leaves if leaf[0] in ("p", "r", "call", "row")
                         and not (leaf[0] == "p" and leaf[1] in CALLER_NAMES | tenant | {"request", "self"})])
 
-
     def _built_from(self, call: dict) -> list[dict]:
         """The calls a result is made of: its method chain, the calls given to it, and the
         call whose result it is invoked on (``result = await session.exec(select(Flow)
